@@ -1,0 +1,311 @@
+# hack/lib.sh: shared by hack/setup and hack/teardown. Sourced, not run.
+# Everything it starts keeps its state and pid file under $CACHE.
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+CACHE=${CROSSLLB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crossllb}
+RUN_DIR=$CACHE/run
+BUILDKIT_VERSION=$(awk '$1 == "github.com/moby/buildkit" { print $2; exit }' "$repo/go.mod")
+BUILDKIT_BIN=$CACHE/buildkit-$BUILDKIT_VERSION/bin
+BUILDKITD_ROOT=$CACHE/buildkitd/root
+BUILDKITD_TOML=$CACHE/buildkitd/buildkitd.toml
+BUILDKITD_SOCK=$RUN_DIR/buildkitd.sock
+REGISTRY_PORT=${CROSSLLB_REGISTRY_PORT:-5000}
+REGISTRY_ADDR=127.0.0.1:$REGISTRY_PORT
+REGISTRY_DIR=$CACHE/registry
+
+# Base images seeded into the mirror. Bump IMAGES_RECIPE when their recipe
+# changes, so that a cached image built by an older recipe is rebuilt.
+IMAGES_RECIPE=1
+DEBIAN_SUITE=bookworm
+DEBIAN_MIRROR=${CROSSLLB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+GO_IMAGE_VERSION=1.26.8
+
+current_step=""
+step() {
+	current_step=$1
+	printf '==> %s\n' "$1" >&2
+}
+log() { printf '    %s\n' "$*" >&2; }
+die() {
+	printf 'hack/setup: step %s failed: %s\n' "${current_step:-?}" "$*" >&2
+	exit 1
+}
+
+require_root() {
+	[[ $EUID == 0 ]] || die "must run as root (buildkitd's runc worker and binfmt_misc need it); try: sudo $0"
+}
+
+# retry N CMD...: run CMD up to N times, 5 s apart. Debian's mirrors have
+# been seen to fail a hash check once and pass on the next try.
+retry() {
+	local n=$1 i
+	shift
+	for ((i = 1; i <= n; i++)); do
+		"$@" && return 0
+		((i < n)) && log "attempt $i of $n failed: $*; retrying in 5s"
+		sleep 5
+	done
+	return 1
+}
+
+# wait_for SECONDS CMD...: poll CMD until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.5
+	done
+}
+
+# pid_alive NAME: the process recorded in $RUN_DIR/NAME.pid is running.
+pid_alive() {
+	local f=$RUN_DIR/$1.pid
+	[[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+# stop_pid NAME: stop the process recorded in $RUN_DIR/NAME.pid, nothing else.
+stop_pid() {
+	local f=$RUN_DIR/$1.pid pid i
+	[[ -f $f ]] || return 0
+	pid=$(cat "$f")
+	if kill -0 "$pid" 2>/dev/null; then
+		log "stopping $1 (pid $pid)"
+		kill "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+	fi
+	rm -f "$f"
+}
+
+# start_daemon NAME CMD...: start CMD detached, log to $RUN_DIR/NAME.log.
+start_daemon() {
+	local name=$1
+	shift
+	mkdir -p "$RUN_DIR"
+	setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null &
+	echo $! >"$RUN_DIR/$name.pid"
+}
+
+register_binfmt() {
+	local dir=/proc/sys/fs/binfmt_misc arch conf
+	if [[ ! -e $dir/register ]]; then
+		mount -t binfmt_misc binfmt_misc "$dir" 2>/dev/null ||
+			die "cannot mount binfmt_misc on $dir: foreign platforms are unavailable on this machine (a container needs --privileged, or register QEMU handlers on the host)"
+	fi
+	for arch in "$@"; do
+		conf=/usr/lib/binfmt.d/qemu-$arch.conf
+		[[ -f $conf ]] || die "$conf missing: reinstall qemu-user-static"
+		if [[ -f $dir/qemu-$arch ]]; then
+			if grep -q '^flags:.*F' "$dir/qemu-$arch"; then
+				continue
+			fi
+			log "qemu-$arch is registered without the F flag; registering it again"
+			echo -1 >"$dir/qemu-$arch"
+		fi
+		grep -v '^#' "$conf" | grep . >"$dir/register" ||
+			die "registering qemu-$arch in $dir/register failed"
+		log "registered qemu-$arch"
+	done
+}
+
+ensure_buildkit() {
+	if [[ -x $BUILDKIT_BIN/buildkitd && -x $BUILDKIT_BIN/buildctl ]]; then
+		log "cached in $BUILDKIT_BIN"
+		return
+	fi
+	command -v go >/dev/null || die "go is not on PATH: install Go 1.26 to build buildkitd"
+	local src tmp
+	src=$(cd "$repo" && go mod download -json "github.com/moby/buildkit@$BUILDKIT_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[[ -d $src ]] || die "go mod download github.com/moby/buildkit@$BUILDKIT_VERSION failed: is the Go module proxy reachable?"
+	mkdir -p "$(dirname "$BUILDKIT_BIN")"
+	tmp=$(mktemp -d "$(dirname "$BUILDKIT_BIN")/bin.XXXXXX")
+	log "building buildkitd and buildctl from $src (1-3 minutes)"
+	# BuildKit's go.mod has exclude directives, so `go install pkg@v` refuses it;
+	# building inside the module's own directory works.
+	(cd "$src" && GOFLAGS=-mod=mod go build -o "$tmp/" ./cmd/buildkitd ./cmd/buildctl) ||
+		{ rm -rf "$tmp"; die "building buildkit $BUILDKIT_VERSION failed (see above)"; }
+	rm -rf "$BUILDKIT_BIN"
+	mv "$tmp" "$BUILDKIT_BIN"
+}
+
+registry_ok() { curl -fsS -o /dev/null "http://$REGISTRY_ADDR/v2/"; }
+
+ensure_registry() {
+	if pid_alive registry && registry_ok; then
+		log "registry on $REGISTRY_ADDR already running"
+		return
+	fi
+	if registry_ok 2>/dev/null; then
+		die "$REGISTRY_ADDR answers but was not started by hack/setup: stop it, or set CROSSLLB_REGISTRY_PORT to a free port"
+	fi
+	stop_pid registry
+	mkdir -p "$REGISTRY_DIR/data"
+	cat >"$REGISTRY_DIR/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_DIR/data
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDR
+EOF
+	start_daemon registry docker-registry serve "$REGISTRY_DIR/config.yml"
+	wait_for 30 registry_ok ||
+		die "registry did not answer on $REGISTRY_ADDR within 30s; its log: $RUN_DIR/registry.log"
+	log "registry on $REGISTRY_ADDR started"
+}
+
+buildctl() { "$BUILDKIT_BIN/buildctl" --addr "unix://$BUILDKITD_SOCK" "$@"; }
+
+worker_platforms() {
+	buildctl debug workers --format '{{range .}}{{range .Platforms}}{{.OS}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}} {{end}}{{end}}'
+}
+
+ensure_buildkitd() {
+	local want
+	want=$(
+		cat <<EOF
+# written by hack/setup
+[worker.oci]
+  enabled = true
+[worker.containerd]
+  enabled = false
+[registry."docker.io"]
+  mirrors = ["$REGISTRY_ADDR"]
+[registry."$REGISTRY_ADDR"]
+  http = true
+EOF
+	)
+	if pid_alive buildkitd && [[ -f $BUILDKITD_TOML && $(cat "$BUILDKITD_TOML") == "$want" ]] && buildctl debug workers >/dev/null 2>&1; then
+		# A buildkitd started before the QEMU handlers were registered does not
+		# report the foreign platforms: restart it then.
+		if [[ " $(worker_platforms) " == *" linux/arm64 "* ]]; then
+			log "buildkitd already running: $(worker_platforms)"
+			return
+		fi
+		log "buildkitd does not report linux/arm64; restarting it"
+	fi
+	stop_pid buildkitd
+	mkdir -p "$BUILDKITD_ROOT" "$RUN_DIR"
+	printf '%s\n' "$want" >"$BUILDKITD_TOML"
+	rm -f "$BUILDKITD_SOCK"
+	command -v runc >/dev/null || die "runc is not installed"
+	start_daemon buildkitd "$BUILDKIT_BIN/buildkitd" --config "$BUILDKITD_TOML" --root "$BUILDKITD_ROOT" \
+		--addr "unix://$BUILDKITD_SOCK" --oci-worker=true --containerd-worker=false
+	wait_for 60 buildctl debug workers ||
+		die "buildkitd did not answer on $BUILDKITD_SOCK within 60s; its log: $RUN_DIR/buildkitd.log"
+	log "buildkitd started: $(worker_platforms)"
+}
+
+# image_in_registry REPO TAG
+image_in_registry() {
+	curl -fsS -o /dev/null \
+		-H 'Accept: application/vnd.oci.image.index.v1+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+		"http://$REGISTRY_ADDR/v2/$1/manifests/$2"
+}
+
+# build_rootfs DEBIAN_ARCH: a minbase Debian root filesystem tarball, cached.
+build_rootfs() {
+	local arch=$1 out=$CACHE/rootfs/$DEBIAN_SUITE-$1-r$IMAGES_RECIPE.tar
+	[[ -s $out ]] && return 0
+	mkdir -p "$CACHE/rootfs"
+	log "mmdebstrap $DEBIAN_SUITE for $arch (foreign ones run under QEMU: minutes)"
+	retry 3 mmdebstrap --quiet --format=tar --variant=minbase --include=ca-certificates --architectures="$arch" \
+		"$DEBIAN_SUITE" "$out.tmp" "$DEBIAN_MIRROR" >"$CACHE/rootfs/$arch.log" 2>&1 ||
+		{ rm -f "$out.tmp"; log "mmdebstrap failed; its log: $CACHE/rootfs/$arch.log"; return 1; }
+	mv "$out.tmp" "$out"
+}
+
+# build_image NAME PLATFORMS CONTEXT: build CONTEXT/Dockerfile for PLATFORMS
+# with BuildKit's Dockerfile frontend and push it to the mirror as NAME.
+build_image() {
+	buildctl build --progress=plain --frontend dockerfile.v0 \
+		--local context="$3" --local dockerfile="$3" --opt platform="$2" \
+		--output "type=image,name=$REGISTRY_ADDR/$1,push=true,registry.insecure=true,oci-mediatypes=true" \
+		>"$3.log" 2>&1 || { tail -30 "$3.log" >&2; return 1; }
+}
+
+seed_debian() {
+	local name=library/debian:bookworm-slim stamp=$CACHE/images/debian-bookworm-slim.r$IMAGES_RECIPE
+	if [[ -f $stamp ]] && image_in_registry library/debian bookworm-slim; then
+		log "$name cached"
+		return
+	fi
+	local pids=() arch
+	for arch in amd64 arm64 armhf; do
+		build_rootfs "$arch" &
+		pids+=($!)
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" || die "building a Debian root filesystem failed (see above); Debian's mirror must be reachable"
+	done
+	local ctx=$CACHE/images/ctx-debian-r$IMAGES_RECIPE
+	rm -rf "$ctx"
+	mkdir -p "$ctx"
+	ln -f "$CACHE/rootfs/$DEBIAN_SUITE-amd64-r$IMAGES_RECIPE.tar" "$ctx/rootfs-amd64.tar"
+	ln -f "$CACHE/rootfs/$DEBIAN_SUITE-arm64-r$IMAGES_RECIPE.tar" "$ctx/rootfs-arm64.tar"
+	ln -f "$CACHE/rootfs/$DEBIAN_SUITE-armhf-r$IMAGES_RECIPE.tar" "$ctx/rootfs-armv7.tar"
+	cat >"$ctx/Dockerfile" <<'EOF'
+FROM scratch
+ARG TARGETARCH
+ARG TARGETVARIANT
+ADD rootfs-${TARGETARCH}${TARGETVARIANT}.tar /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+CMD ["bash"]
+EOF
+	log "building $name for linux/amd64,linux/arm64,linux/arm/v7"
+	retry 2 build_image "$name" linux/amd64,linux/arm64,linux/arm/v7 "$ctx" ||
+		die "building $name failed (log: $ctx.log)"
+	mkdir -p "$(dirname "$stamp")"
+	touch "$stamp"
+}
+
+# go_toolchain ARCH DEST: GOROOT for linux/ARCH from the Go module proxy.
+go_toolchain() {
+	local arch=$1 dest=$2 mod src
+	mod=golang.org/toolchain@v0.0.1-go$GO_IMAGE_VERSION.linux-$arch
+	src=$(cd "$repo" && go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[[ -d $src ]] || { log "go mod download $mod failed"; return 1; }
+	rm -rf "$dest.tmp"
+	cp -r "$src" "$dest.tmp"
+	chmod -R u+w "$dest.tmp"
+	# Module zips do not keep exec bits.
+	chmod +x "$dest.tmp"/bin/* "$dest.tmp"/pkg/tool/*/*
+	mv "$dest.tmp" "$dest"
+}
+
+seed_golang() {
+	local name=library/golang:1.26-bookworm stamp=$CACHE/images/golang-1.26-bookworm.go$GO_IMAGE_VERSION.r$IMAGES_RECIPE
+	if [[ -f $stamp ]] && image_in_registry library/golang 1.26-bookworm; then
+		log "$name cached"
+		return
+	fi
+	local ctx=$CACHE/images/ctx-golang-$GO_IMAGE_VERSION arch
+	mkdir -p "$ctx"
+	for arch in amd64 arm64; do
+		[[ -d $ctx/go-$arch ]] || go_toolchain "$arch" "$ctx/go-$arch" ||
+			die "fetching the Go $GO_IMAGE_VERSION toolchain for linux/$arch from the module proxy failed"
+	done
+	cat >"$ctx/Dockerfile" <<EOF
+FROM debian:bookworm-slim
+ARG TARGETARCH
+COPY go-\${TARGETARCH} /usr/local/go
+ENV GOLANG_VERSION=$GO_IMAGE_VERSION GOTOOLCHAIN=local GOPATH=/go
+ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+WORKDIR /go
+EOF
+	log "building $name for linux/amd64,linux/arm64"
+	retry 2 build_image "$name" linux/amd64,linux/arm64 "$ctx" ||
+		die "building $name failed (log: $ctx.log)"
+	mkdir -p "$(dirname "$stamp")"
+	touch "$stamp"
+}
