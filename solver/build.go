@@ -1,0 +1,348 @@
+package solver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/docker/cli/cli/config"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/util/progress/progressui"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/crossllb/crossllb/platforms"
+)
+
+// Target is what a TargetFunc builds: one platform of the image index.
+type Target struct {
+	// Platform is the target platform of this image manifest.
+	Platform ocispec.Platform
+	// Build is the daemon's native platform: run compile steps there
+	// (llb.Platform(t.Build)) so that nothing compiles under emulation.
+	Build ocispec.Platform
+	// Resolver resolves image configs through the daemon (registry mirrors
+	// and credentials apply).
+	Resolver llb.ImageMetaResolver
+}
+
+// TargetFunc returns the graph of one target's image (its root filesystem)
+// and its image config. Build calls it once per target, concurrently, inside
+// one BuildKit build. Ops without an explicit platform default to the
+// target's.
+type TargetFunc func(ctx context.Context, t Target) (llb.State, ocispec.Image, error)
+
+type buildOptions struct {
+	outputs             []Output
+	locals              map[string]fsutil.FS
+	progressMode        progressui.DisplayMode
+	progressOut         io.Writer
+	noCache             bool
+	indexAnnotations    map[string]string
+	manifestAnnotations map[string]string
+	metadataFile        string
+	session             []session.Attachable
+}
+
+// BuildOption configures Build.
+type BuildOption func(*buildOptions) error
+
+// WithOutput adds where the image index goes; several may be given (at most
+// one OCI directory). Without any, Build only builds (and fills the cache).
+func WithOutput(outs ...Output) BuildOption {
+	return func(o *buildOptions) error {
+		for _, out := range outs {
+			if err := out.Validate(); err != nil {
+				return err
+			}
+		}
+		o.outputs = append(o.outputs, outs...)
+		return nil
+	}
+}
+
+// WithLocal makes the directory dir available to graphs as llb.Local(name).
+// dir must be a directory, and not / or the home directory (they are far
+// too large to send as a build context).
+func WithLocal(name, dir string) BuildOption {
+	return func(o *buildOptions) error {
+		fs, err := localFS(name, dir)
+		if err != nil {
+			return err
+		}
+		if _, dup := o.locals[name]; dup {
+			return fmt.Errorf("local %q given twice", name)
+		}
+		o.locals[name] = fs
+		return nil
+	}
+}
+
+// WithProgress shows the build's progress on w in a progressui mode: auto,
+// tty, plain, quiet or rawjson. The default is quiet.
+func WithProgress(mode string, w io.Writer) BuildOption {
+	return func(o *buildOptions) error {
+		m := progressui.DisplayMode(mode)
+		switch m {
+		case progressui.AutoMode, progressui.TtyMode, progressui.PlainMode, progressui.QuietMode, progressui.RawJSONMode:
+		default:
+			return fmt.Errorf("progress mode %q: unknown (want auto, tty, plain, quiet or rawjson)", mode)
+		}
+		if w == nil {
+			return fmt.Errorf("progress mode %q: nil writer", mode)
+		}
+		o.progressMode, o.progressOut = m, w
+		return nil
+	}
+}
+
+// WithNoCache runs every step again, ignoring the daemon's cache.
+func WithNoCache() BuildOption {
+	return func(o *buildOptions) error { o.noCache = true; return nil }
+}
+
+// WithAnnotations sets annotations on the image index and on every
+// platform manifest (OCI keys such as org.opencontainers.image.source).
+func WithAnnotations(index, manifest map[string]string) BuildOption {
+	return func(o *buildOptions) error {
+		for _, m := range []map[string]string{index, manifest} {
+			for k := range m {
+				if k == "" {
+					return errors.New("annotation with an empty key")
+				}
+			}
+		}
+		o.indexAnnotations, o.manifestAnnotations = index, manifest
+		return nil
+	}
+}
+
+// WithMetadataFile writes buildx-style build metadata (index digest and
+// descriptor, image name, per-platform manifest and config digests) as JSON
+// to path once the build has succeeded.
+func WithMetadataFile(path string) BuildOption {
+	return func(o *buildOptions) error {
+		if path == "" {
+			return errors.New("metadata file: empty path")
+		}
+		if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+			return fmt.Errorf("metadata file %s: the directory %s does not exist", path, filepath.Dir(path))
+		}
+		o.metadataFile = path
+		return nil
+	}
+}
+
+// WithSession attaches more session services (secrets, SSH agents...).
+func WithSession(a ...session.Attachable) BuildOption {
+	return func(o *buildOptions) error { o.session = append(o.session, a...); return nil }
+}
+
+// Build builds every target in one BuildKit build and lets BuildKit's
+// exporter write ONE image index with a manifest per target to each output.
+// The build platform handed to fn is the daemon's, not the client's.
+// Outputs are written to temporary paths and moved into place only when the
+// whole build succeeded: a failed build leaves nothing at a destination.
+func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn TargetFunc, opts ...BuildOption) (*Result, error) {
+	o := buildOptions{locals: map[string]fsutil.FS{}, progressMode: progressui.QuietMode, progressOut: io.Discard}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	ids, err := targetIDs(targets)
+	if err != nil {
+		return nil, err
+	}
+	if fn == nil {
+		return nil, errors.New("build: nil TargetFunc")
+	}
+	dirs := 0
+	for _, out := range o.outputs {
+		if out.Kind == KindOCIDir {
+			dirs++
+		}
+	}
+	if dirs > 1 {
+		return nil, errors.New("build: at most one OCI directory output per build (BuildKit exports one OCI store per session)")
+	}
+	build, err := c.BuildPlatform(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	var stagedOuts []*staged
+	defer func() {
+		for _, s := range stagedOuts {
+			s.abort()
+		}
+	}()
+	solveOpt := client.SolveOpt{
+		LocalMounts: o.locals,
+		Session: append([]session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+			AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
+		})}, o.session...),
+	}
+	for _, out := range o.outputs {
+		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations)
+		if err != nil {
+			return nil, err
+		}
+		stagedOuts = append(stagedOuts, s)
+		solveOpt.Exports = append(solveOpt.Exports, s.entry)
+	}
+
+	buildFunc := func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
+		refs := make([]gwclient.Reference, len(targets))
+		meta := resultMeta{}
+		imgs := make([]ocispec.Image, len(targets))
+		eg, ectx := errgroup.WithContext(ctx)
+		for i, p := range targets {
+			eg.Go(func() error {
+				st, img, err := fn(ectx, Target{Platform: p, Build: build, Resolver: gw})
+				if err != nil {
+					return fmt.Errorf("building %s: %w", ids[i], err)
+				}
+				mopts := []llb.ConstraintsOpt{llb.Platform(p)}
+				if o.noCache {
+					mopts = append(mopts, llb.IgnoreCache)
+				}
+				def, err := st.Marshal(ectx, mopts...)
+				if err != nil {
+					return fmt.Errorf("building %s: %w", ids[i], err)
+				}
+				r, err := gw.Solve(ectx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+				if err != nil {
+					return fmt.Errorf("building %s: %w", ids[i], err)
+				}
+				ref, err := r.SingleRef()
+				if err != nil {
+					return fmt.Errorf("building %s: %w", ids[i], err)
+				}
+				refs[i], imgs[i] = ref, img
+				return nil
+			})
+		}
+		if err := eg.Wait(); err != nil {
+			return nil, err
+		}
+		res := gwclient.NewResult()
+		for i, p := range targets {
+			res.AddRef(ids[i], refs[i])
+			if err := meta.add(ids[i], p, imgs[i]); err != nil {
+				return nil, err
+			}
+		}
+		entries, err := meta.entries()
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range entries {
+			res.AddMeta(k, v)
+		}
+		return res, nil
+	}
+
+	ch := make(chan *client.SolveStatus)
+	display, err := progressui.NewDisplay(o.progressOut, o.progressMode)
+	if err != nil {
+		return nil, fmt.Errorf("progress: %w", err)
+	}
+	var resp *client.SolveResponse
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		var err error
+		resp, err = c.bk.Build(ectx, solveOpt, "crossllb", buildFunc, ch)
+		return err
+	})
+	eg.Go(func() error {
+		// The display must drain the channel until Build closes it, even
+		// when the build fails.
+		_, err := display.UpdateFrom(context.WithoutCancel(ectx), ch)
+		return err
+	})
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+
+	for _, s := range stagedOuts {
+		if err := s.commit(); err != nil {
+			return nil, err
+		}
+	}
+	stagedOuts = nil
+
+	res := &Result{BuildPlatform: build, ExporterResponse: resp.ExporterResponse}
+	if len(o.outputs) > 0 {
+		if res.Index, res.ImageName, err = parseExporterResponse(resp.ExporterResponse); err != nil {
+			return nil, err
+		}
+		if res.Manifests, err = readManifests(ctx, o.outputs[0], res.Index, targets); err != nil {
+			return nil, fmt.Errorf("reading back the index from %s: %w", o.outputs[0], err)
+		}
+	}
+	if o.metadataFile != "" {
+		if err := res.WriteMetadataFile(o.metadataFile); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// targetIDs checks the target list and returns each target's ID (its
+// normalised platform string, the key BuildKit's exporter files it under).
+func targetIDs(targets []ocispec.Platform) ([]string, error) {
+	if len(targets) == 0 {
+		return nil, errors.New("build: no target platforms: give at least one, e.g. linux/amd64")
+	}
+	ids := make([]string, len(targets))
+	seen := map[string]int{}
+	for i, p := range targets {
+		n, err := platforms.Normalize(p)
+		if err != nil {
+			return nil, fmt.Errorf("build: target %d: %w", i+1, err)
+		}
+		ids[i] = platforms.Format(n)
+		if j, dup := seen[ids[i]]; dup {
+			return nil, fmt.Errorf("build: targets %d and %d are both %s: give each platform once", j+1, i+1, ids[i])
+		}
+		seen[ids[i]] = i
+	}
+	return ids, nil
+}
+
+func localFS(name, dir string) (fsutil.FS, error) {
+	if name == "" {
+		return nil, errors.New("local: empty name")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local %q: %w", name, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("local %q: context directory %s: %w", name, dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("local %q: context %s is a file, not a directory", name, dir)
+	}
+	if abs == "/" {
+		return nil, fmt.Errorf("local %q: refusing / as a build context: point it at your project's directory", name)
+	}
+	if home, err := os.UserHomeDir(); err == nil && filepath.Clean(home) == abs {
+		return nil, fmt.Errorf("local %q: refusing the home directory %s as a build context: point it at your project's directory", name, abs)
+	}
+	fs, err := fsutil.NewFS(abs)
+	if err != nil {
+		return nil, fmt.Errorf("local %q: %w", name, err)
+	}
+	return fs, nil
+}

@@ -1,0 +1,121 @@
+package solver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/client/llb"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/tonistiigi/fsutil"
+)
+
+func TestTargetIDs(t *testing.T) {
+	ids, err := targetIDs([]ocispec.Platform{
+		{OS: "linux", Architecture: "amd64"},
+		{OS: "linux", Architecture: "arm64", Variant: "v8"},
+		{OS: "linux", Architecture: "arm"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ids, " "); got != "linux/amd64 linux/arm64 linux/arm/v7" {
+		t.Errorf("ids = %s", got)
+	}
+	for _, tc := range []struct {
+		targets []ocispec.Platform
+		want    string
+	}{
+		{nil, "no target platforms"},
+		{[]ocispec.Platform{{OS: "linux", Architecture: "foo"}}, `target 1`},
+		{[]ocispec.Platform{{OS: "linux", Architecture: "arm"}, {OS: "linux", Architecture: "arm", Variant: "v7"}}, "targets 1 and 2 are both linux/arm/v7"},
+		{[]ocispec.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"}}, "targets 2 and 3 are both linux/arm64"},
+	} {
+		_, err := targetIDs(tc.targets)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("targetIDs(%v) = %v, want an error containing %q", tc.targets, err, tc.want)
+		}
+	}
+}
+
+func TestLocalFSRefusesBadContexts(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ dir, want string }{
+		{filepath.Join(dir, "missing"), "no such file or directory"},
+		{file, "is a file, not a directory"},
+		{"/", "refusing / as a build context"},
+		{home, "refusing the home directory"},
+	} {
+		_, err := localFS("context", tc.dir)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `local "context"`) {
+			t.Errorf("localFS(%q) = %v, want an error naming the local and containing %q", tc.dir, err, tc.want)
+		}
+	}
+	if _, err := localFS("context", dir); err != nil {
+		t.Errorf("a plain directory: %v", err)
+	}
+}
+
+func TestBuildOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		opt  BuildOption
+		want string
+	}{
+		{WithProgress("fancy", io.Discard), `progress mode "fancy": unknown`},
+		{WithProgress("plain", nil), "nil writer"},
+		{WithOutput(OCITar("")), "missing dest"},
+		{WithMetadataFile(""), "empty path"},
+		{WithMetadataFile("/no/such/dir/meta.json"), "the directory /no/such/dir does not exist"},
+		{WithAnnotations(map[string]string{"": "x"}, nil), "empty key"},
+		{WithLocal("", "."), "empty name"},
+	} {
+		err := tc.opt(&buildOptions{locals: map[string]fsutil.FS{}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("option error = %v, want it to contain %q", err, tc.want)
+		}
+	}
+	o := buildOptions{locals: map[string]fsutil.FS{}}
+	dir := t.TempDir()
+	if err := WithLocal("context", dir)(&o); err != nil {
+		t.Fatal(err)
+	}
+	if err := WithLocal("context", dir)(&o); err == nil || !strings.Contains(err.Error(), `local "context" given twice`) {
+		t.Errorf("second local with one name: %v", err)
+	}
+}
+
+// Build checks everything it can before it talks to the daemon: a Client
+// with no connection is enough to see the errors.
+func TestBuildRejectsBadRequestsBeforeSolving(t *testing.T) {
+	c := &Client{addr: "unix:///nonexistent"}
+	fn := func(context.Context, Target) (llb.State, ocispec.Image, error) {
+		return llb.State{}, ocispec.Image{}, errors.New("must not be called")
+	}
+	two := t.TempDir()
+	for _, tc := range []struct {
+		targets []ocispec.Platform
+		opts    []BuildOption
+		want    string
+	}{
+		{nil, nil, "no target platforms"},
+		{[]ocispec.Platform{{OS: "linux", Architecture: "riscv32"}}, nil, "riscv32"},
+		{[]ocispec.Platform{{OS: "linux", Architecture: "amd64"}}, []BuildOption{WithOutput(OCIDir(two+"/a"), OCIDir(two+"/b"))}, "at most one OCI directory"},
+	} {
+		_, err := c.Build(context.Background(), tc.targets, fn, tc.opts...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Build(%v) = %v, want an error containing %q", tc.targets, err, tc.want)
+		}
+	}
+}

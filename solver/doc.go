@@ -1,0 +1,42 @@
+// Package solver connects to buildkitd and builds every target of a
+// multi-platform image in ONE BuildKit build, letting BuildKit's own
+// exporter write ONE OCI image index: an OCI layout tar, an OCI layout
+// directory, or a registry push.
+//
+// Connect finds a daemon the way BuildKit tools do (an address, else
+// $BUILDKIT_HOST, else the default socket), and when there is none starts a
+// private buildkitd that Close stops:
+//
+//	c, err := solver.Connect(ctx, "") // or "unix:///run/buildkit/buildkitd.sock", "tcp://host:1234", "docker-container://buildkitd"
+//	if err != nil {
+//		return err
+//	}
+//	defer c.Close()
+//
+// Build takes the target platforms and a TargetFunc that returns each
+// target's graph and image config. The function is told the daemon's native
+// platform (Target.Build): compile steps belong there, so that nothing
+// compiles under emulation; package github.com/crossllb/crossllb/llb builds
+// such graphs.
+//
+//	res, err := c.Build(ctx, targets, fn,
+//		solver.WithLocal("context", "."),
+//		solver.WithOutput(solver.OCITar("app.tar")),
+//		solver.WithProgress("auto", os.Stderr),
+//		solver.WithMetadataFile("metadata.json"))
+//
+// Every target is solved concurrently inside the one build and added to the
+// result under its platform, with its image config and the refs.platforms
+// metadata: the exporter does the rest. Outputs are typed (OCITar, OCIDir,
+// Registry; ParseOutput reads buildx's --output syntax), written to a
+// temporary path and renamed once the build has succeeded, so a failed build
+// leaves nothing at the destination. Registry credentials come from the
+// Docker config file through BuildKit's auth provider.
+//
+// The Result carries the index descriptor and each platform's manifest and
+// config descriptors, read back from what was written; WriteMetadataFile
+// writes them in buildx's --metadata-file shape.
+//
+// This package does not import github.com/crossllb/crossllb/llb: it solves
+// any LLB graph.
+package solver

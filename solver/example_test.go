@@ -1,0 +1,71 @@
+package solver_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	bk "github.com/moby/buildkit/client/llb"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/platforms"
+	"github.com/crossllb/crossllb/solver"
+)
+
+func ExampleParseOutput() {
+	for _, s := range []string{
+		"type=oci,dest=app.tar",
+		"type=oci,dest=app,tar=false",
+		"type=image,name=127.0.0.1:5000/app:v1,push=true,registry.insecure=true",
+		"type=docker,dest=app.tar",
+	} {
+		o, err := solver.ParseOutput(s)
+		if err != nil {
+			fmt.Println("error:", err)
+			continue
+		}
+		fmt.Println(o.Kind, o)
+	}
+	// Output:
+	// oci-tar type=oci,dest=app.tar
+	// oci-dir type=oci,dest=app,tar=false
+	// registry type=image,name=127.0.0.1:5000/app:v1,push=true,registry.insecure=true
+	// error: output "type=docker,dest=app.tar": unknown type "docker" (supported: oci, image, registry)
+}
+
+// A two-platform image whose file is written by a step that runs on the
+// build platform, and whose runtime stage is per target.
+func ExampleClient_Build() {
+	ctx := context.Background()
+	c, err := solver.Connect(ctx, "") // $BUILDKIT_HOST, the default socket, or a private buildkitd
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer c.Close()
+
+	targets, err := platforms.ParseList("linux/amd64,linux/arm64")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
+		// Runs natively on the build platform, for every target.
+		gen := bk.Image("debian:bookworm-slim", bk.Platform(t.Build)).
+			Run(bk.Shlexf("sh -c 'echo built for %s > /out/target'", platforms.Format(t.Platform)), bk.Platform(t.Build)).
+			AddMount("/out", bk.Scratch())
+		// The runtime stage is the target's.
+		rootfs := bk.Scratch().Platform(t.Platform).File(bk.Copy(gen, "/target", "/target"), bk.Platform(t.Platform))
+		img := ocispec.Image{Platform: t.Platform}
+		img.Config.Cmd = []string{"/target"}
+		return rootfs, img, nil
+	}
+	res, err := c.Build(ctx, targets, fn, solver.WithOutput(solver.OCITar("example.tar")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	for _, m := range res.Manifests {
+		fmt.Println(platforms.Format(m.Platform), m.Manifest.Digest)
+	}
+}

@@ -1,0 +1,170 @@
+package solver
+
+// This file is the one place where typed options become BuildKit's string
+// maps (exporter attributes and result metadata keys).
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// staged is an output being written: BuildKit writes to tmp, and commit
+// moves it to its destination only once the whole build has succeeded.
+type staged struct {
+	out   Output
+	entry client.ExportEntry
+	tmp   string
+	files []*os.File // tar outputs opened by BuildKit's callback
+}
+
+func annotationAttrs(attrs map[string]string, index, manifest map[string]string) {
+	for k, v := range index {
+		attrs["annotation-index."+k] = v
+	}
+	for k, v := range manifest {
+		attrs["annotation-manifest."+k] = v
+	}
+}
+
+// stage prepares the export entry for o, with temporary destinations.
+func stage(o Output, index, manifest map[string]string) (*staged, error) {
+	s := &staged{out: o}
+	attrs := map[string]string{}
+	annotationAttrs(attrs, index, manifest)
+	switch o.Kind {
+	case KindOCITar:
+		attrs["tar"] = "true"
+		dir, base := filepath.Split(o.Dest)
+		f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", o, err)
+		}
+		s.tmp = f.Name()
+		s.files = append(s.files, f)
+		s.entry = client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs,
+			Output: func(map[string]string) (io.WriteCloser, error) { return f, nil }}
+	case KindOCIDir:
+		attrs["tar"] = "false"
+		dir, base := filepath.Split(o.Dest)
+		tmp, err := os.MkdirTemp(dir, "."+base+".tmp-*")
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", o, err)
+		}
+		s.tmp = tmp
+		s.entry = client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: tmp}
+	case KindRegistry:
+		attrs[string(exptypes.OptKeyName)] = o.Name
+		attrs[string(exptypes.OptKeyPush)] = "true"
+		attrs[string(exptypes.OptKeyOCITypes)] = "true"
+		if o.Insecure {
+			attrs[string(exptypes.OptKeyInsecure)] = "true"
+		}
+		s.entry = client.ExportEntry{Type: client.ExporterImage, Attrs: attrs}
+	default:
+		return nil, o.Validate()
+	}
+	return s, nil
+}
+
+// commit moves a finished output into place.
+func (s *staged) commit() error {
+	for _, f := range s.files {
+		_ = f.Close() // BuildKit closes it; a second close is harmless
+	}
+	switch s.out.Kind {
+	case KindOCITar:
+		if err := os.Chmod(s.tmp, 0o644); err != nil {
+			return fmt.Errorf("output %s: %w", s.out, err)
+		}
+		if err := os.Rename(s.tmp, s.out.Dest); err != nil {
+			return fmt.Errorf("output %s: %w", s.out, err)
+		}
+	case KindOCIDir:
+		var old string
+		if _, err := os.Lstat(s.out.Dest); err == nil {
+			dir, base := filepath.Split(s.out.Dest)
+			old = filepath.Join(dir, "."+base+".old-"+filepath.Base(s.tmp))
+			if err := os.Rename(s.out.Dest, old); err != nil {
+				return fmt.Errorf("output %s: moving the old %s aside: %w", s.out, s.out.Dest, err)
+			}
+		}
+		if err := os.Rename(s.tmp, s.out.Dest); err != nil {
+			return fmt.Errorf("output %s: %w", s.out, err)
+		}
+		if old != "" {
+			if err := os.RemoveAll(old); err != nil {
+				return fmt.Errorf("output %s: removing the old layout %s: %w", s.out, old, err)
+			}
+		}
+	}
+	return nil
+}
+
+// abort removes whatever a failed build left in the temporary destination.
+func (s *staged) abort() {
+	for _, f := range s.files {
+		_ = f.Close()
+	}
+	if s.tmp != "" {
+		_ = os.RemoveAll(s.tmp)
+	}
+}
+
+// resultMeta adds the per-target metadata that makes BuildKit's image
+// exporters write one index: the image config under
+// containerimage.config/<id> and the platform list under refs.platforms.
+type resultMeta struct {
+	platforms exptypes.Platforms
+	configs   map[string][]byte
+}
+
+func (m *resultMeta) add(id string, p ocispec.Platform, img ocispec.Image) error {
+	img.OS, img.Architecture, img.Variant = p.OS, p.Architecture, p.Variant
+	if img.OSVersion == "" {
+		img.OSVersion = p.OSVersion
+	}
+	dt, err := json.Marshal(img)
+	if err != nil {
+		return fmt.Errorf("%s: image config: %w", id, err)
+	}
+	if m.configs == nil {
+		m.configs = map[string][]byte{}
+	}
+	m.configs[id] = dt
+	m.platforms.Platforms = append(m.platforms.Platforms, exptypes.Platform{ID: id, Platform: p})
+	return nil
+}
+
+func (m *resultMeta) entries() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for id, dt := range m.configs {
+		out[exptypes.ExporterImageConfigKey+"/"+id] = dt
+	}
+	dt, err := json.Marshal(m.platforms)
+	if err != nil {
+		return nil, err
+	}
+	out[exptypes.ExporterPlatformsKey] = dt
+	return out, nil
+}
+
+// parseExporterResponse picks what callers need from BuildKit's response.
+func parseExporterResponse(resp map[string]string) (index ocispec.Descriptor, name string, err error) {
+	if s, ok := resp[exptypes.ExporterImageDescriptorKey]; ok {
+		dt, derr := decodeBase64(s)
+		if derr != nil {
+			return index, "", fmt.Errorf("decoding %s: %w", exptypes.ExporterImageDescriptorKey, derr)
+		}
+		if err := json.Unmarshal(dt, &index); err != nil {
+			return index, "", fmt.Errorf("decoding %s: %w", exptypes.ExporterImageDescriptorKey, err)
+		}
+	}
+	return index, resp[exptypes.ExporterImageNameKey], nil
+}

@@ -1,0 +1,97 @@
+package solver
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/client"
+)
+
+func TestStageTarCommitAndAbort(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "app.tar")
+	s, err := stage(OCITar(dest), map[string]string{"org.opencontainers.image.title": "app"}, map[string]string{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.entry.Type != client.ExporterOCI || s.entry.Attrs["tar"] != "true" ||
+		s.entry.Attrs["annotation-index.org.opencontainers.image.title"] != "app" || s.entry.Attrs["annotation-manifest.k"] != "v" {
+		t.Errorf("export entry = %+v", s.entry)
+	}
+	w, err := s.entry.Output(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("layout")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dest); err == nil {
+		t.Fatal("the destination exists before commit")
+	}
+	if err := s.commit(); err != nil {
+		t.Fatal(err)
+	}
+	if dt, err := os.ReadFile(dest); err != nil || string(dt) != "layout" {
+		t.Fatalf("after commit: %q, %v", dt, err)
+	}
+
+	failed := filepath.Join(dir, "failed.tar")
+	s, err = stage(OCITar(failed), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.abort()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "app.tar" {
+		t.Errorf("after abort the directory holds %v, want only app.tar", entries)
+	}
+}
+
+func TestStageDirReplacesOldLayout(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "layout")
+	if err := os.MkdirAll(filepath.Join(dest, "old"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := stage(OCIDir(dest), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.entry.OutputDir == "" || s.entry.OutputDir == dest || s.entry.Attrs["tar"] != "false" {
+		t.Errorf("export entry = %+v, want a temporary OutputDir", s.entry)
+	}
+	if err := os.WriteFile(filepath.Join(s.entry.OutputDir, "index.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dest, "index.json")); err != nil {
+		t.Errorf("new layout not in place: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dest, "old")); err == nil {
+		t.Error("old layout content survived")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("directory holds %v, want only the layout", entries)
+	}
+}
+
+func TestStageRegistry(t *testing.T) {
+	s, err := stage(Registry("127.0.0.1:5000/app:v1", Insecure()), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"name": "127.0.0.1:5000/app:v1", "push": "true", "oci-mediatypes": "true", "registry.insecure": "true"}
+	for k, v := range want {
+		if s.entry.Attrs[k] != v {
+			t.Errorf("attr %s = %q, want %q (all: %v)", k, s.entry.Attrs[k], v, s.entry.Attrs)
+		}
+	}
+	if s.entry.Type != client.ExporterImage || strings.Contains(s.entry.OutputDir, "/") {
+		t.Errorf("entry = %+v", s.entry)
+	}
+}

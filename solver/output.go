@@ -1,0 +1,196 @@
+package solver
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// OutputKind says where an image index goes.
+type OutputKind string
+
+const (
+	// KindOCITar is an OCI image layout in a tar file.
+	KindOCITar OutputKind = "oci-tar"
+	// KindOCIDir is an OCI image layout directory.
+	KindOCIDir OutputKind = "oci-dir"
+	// KindRegistry is a push to a registry.
+	KindRegistry OutputKind = "registry"
+)
+
+// Output is one destination of a build's image index. Make one with
+// OCITar, OCIDir, Registry or ParseOutput; the zero value is invalid.
+type Output struct {
+	Kind OutputKind
+	// Dest is the file (KindOCITar) or directory (KindOCIDir) to write.
+	Dest string
+	// Name is the image reference to push (KindRegistry), with a tag.
+	Name string
+	// Insecure allows plain HTTP and unverified TLS for the registry
+	// (for loopback registries such as the one hack/setup starts).
+	Insecure bool
+}
+
+// OCITar writes the image index as an OCI layout tar file at path. The file
+// appears only when the build succeeds (it is written to a temporary file
+// beside it and renamed).
+func OCITar(path string) Output { return Output{Kind: KindOCITar, Dest: path} }
+
+// OCIDir writes the image index as an OCI layout directory at path. The
+// directory appears only when the build succeeds; an existing one is
+// replaced.
+func OCIDir(path string) Output { return Output{Kind: KindOCIDir, Dest: path} }
+
+// RegistryOption configures a Registry output.
+type RegistryOption func(*Output)
+
+// Insecure allows plain HTTP (and unverified TLS) for this registry.
+func Insecure() RegistryOption { return func(o *Output) { o.Insecure = true } }
+
+// Registry pushes the image index to name (a reference with a tag, such as
+// "127.0.0.1:5000/hello:latest"). Credentials come from the Docker config
+// file (~/.docker/config.json, or $DOCKER_CONFIG) through BuildKit's auth
+// provider.
+func Registry(name string, opts ...RegistryOption) Output {
+	o := Output{Kind: KindRegistry, Name: name}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// String renders o in buildx's --output syntax.
+func (o Output) String() string {
+	switch o.Kind {
+	case KindOCITar:
+		return "type=oci,dest=" + o.Dest
+	case KindOCIDir:
+		return "type=oci,dest=" + o.Dest + ",tar=false"
+	case KindRegistry:
+		s := "type=image,name=" + o.Name + ",push=true"
+		if o.Insecure {
+			s += ",registry.insecure=true"
+		}
+		return s
+	}
+	return fmt.Sprintf("invalid output %q", string(o.Kind))
+}
+
+// Validate checks o before anything is built: a known kind, a destination
+// whose parent directory exists, a valid image reference.
+func (o Output) Validate() error {
+	switch o.Kind {
+	case KindOCITar, KindOCIDir:
+		if o.Dest == "" {
+			return fmt.Errorf("output %s: missing dest: say where to write it, e.g. dest=image.tar", o)
+		}
+		parent := filepath.Dir(o.Dest)
+		st, err := os.Stat(parent)
+		if err != nil {
+			return fmt.Errorf("output %s: the directory %s does not exist: create it first", o, parent)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("output %s: %s is not a directory", o, parent)
+		}
+		if o.Kind == KindOCITar {
+			if st, err := os.Stat(o.Dest); err == nil && st.IsDir() {
+				return fmt.Errorf("output %s: %s is a directory: add tar=false to write an OCI layout directory", o, o.Dest)
+			}
+		}
+		return nil
+	case KindRegistry:
+		if o.Name == "" {
+			return fmt.Errorf("output %s: missing name: say which image to push, e.g. name=registry.example.com/app:v1", o)
+		}
+		if _, err := reference.ParseNormalizedNamed(o.Name); err != nil {
+			return fmt.Errorf("output %s: invalid image name %q: %w", o, o.Name, err)
+		}
+		return nil
+	case "":
+		return fmt.Errorf("output: no type: use solver.OCITar, solver.OCIDir or solver.Registry")
+	}
+	return fmt.Errorf("output: unknown kind %q (want %s, %s or %s)", string(o.Kind), KindOCITar, KindOCIDir, KindRegistry)
+}
+
+// ParseOutput parses buildx's --output syntax, comma-separated key=value
+// pairs:
+//
+//	type=oci,dest=app.tar               an OCI layout tar file
+//	type=oci,dest=app,tar=false         an OCI layout directory
+//	type=image,name=REF,push=true       a registry push (also type=registry,name=REF)
+//	  [,registry.insecure=true]         plain HTTP / unverified TLS
+//
+// Keys it does not know are an error, not silently ignored.
+func ParseOutput(s string) (Output, error) {
+	if strings.TrimSpace(s) == "" {
+		return Output{}, fmt.Errorf("output %q: empty: use type=oci,dest=PATH or type=image,name=REF,push=true", s)
+	}
+	kv := map[string]string{}
+	for _, field := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(field), "=")
+		if !ok || k == "" {
+			return Output{}, fmt.Errorf("output %q: %q is not key=value", s, field)
+		}
+		if _, dup := kv[k]; dup {
+			return Output{}, fmt.Errorf("output %q: %s given twice", s, k)
+		}
+		kv[k] = v
+	}
+	boolKey := func(k string, def bool) (bool, error) {
+		v, ok := kv[k]
+		delete(kv, k)
+		if !ok {
+			return def, nil
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, fmt.Errorf("output %q: %s=%q is not true or false", s, k, v)
+		}
+		return b, nil
+	}
+	typ := kv["type"]
+	delete(kv, "type")
+	var o Output
+	switch typ {
+	case "oci":
+		o.Dest = kv["dest"]
+		delete(kv, "dest")
+		tar, err := boolKey("tar", true)
+		if err != nil {
+			return Output{}, err
+		}
+		o.Kind = KindOCIDir
+		if tar {
+			o.Kind = KindOCITar
+		}
+	case "image", "registry":
+		o.Kind = KindRegistry
+		o.Name = kv["name"]
+		delete(kv, "name")
+		push, err := boolKey("push", typ == "registry")
+		if err != nil {
+			return Output{}, err
+		}
+		if !push {
+			return Output{}, fmt.Errorf("output %q: type=image without push=true has nowhere to go (there is no image store here): add push=true, or use type=oci", s)
+		}
+		if o.Insecure, err = boolKey("registry.insecure", false); err != nil {
+			return Output{}, err
+		}
+	case "":
+		return Output{}, fmt.Errorf("output %q: missing type: use type=oci or type=image", s)
+	default:
+		return Output{}, fmt.Errorf("output %q: unknown type %q (supported: oci, image, registry)", s, typ)
+	}
+	for k := range kv {
+		return Output{}, fmt.Errorf("output %q: unknown key %q for type=%s", s, k, typ)
+	}
+	if err := o.Validate(); err != nil {
+		return Output{}, err
+	}
+	return o, nil
+}

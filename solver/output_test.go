@@ -1,0 +1,89 @@
+package solver
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseOutput(t *testing.T) {
+	dir := t.TempDir()
+	tarPath := filepath.Join(dir, "app.tar")
+	for _, tc := range []struct {
+		in   string
+		want Output
+	}{
+		{"type=oci,dest=" + tarPath, Output{Kind: KindOCITar, Dest: tarPath}},
+		{"type=oci,dest=" + tarPath + ",tar=true", Output{Kind: KindOCITar, Dest: tarPath}},
+		{"type=oci,tar=false,dest=" + dir + "/layout", Output{Kind: KindOCIDir, Dest: dir + "/layout"}},
+		{" type=image , name=reg.example.com/app:v1 , push=true ", Output{Kind: KindRegistry, Name: "reg.example.com/app:v1"}},
+		{"type=registry,name=127.0.0.1:5000/app:v1,registry.insecure=true", Output{Kind: KindRegistry, Name: "127.0.0.1:5000/app:v1", Insecure: true}},
+	} {
+		got, err := ParseOutput(tc.in)
+		if err != nil {
+			t.Errorf("ParseOutput(%q): %v", tc.in, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("ParseOutput(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+		// String renders what parses back to the same output.
+		again, err := ParseOutput(got.String())
+		if err != nil || again != got {
+			t.Errorf("ParseOutput(%q) = %+v, %v; want %+v", got.String(), again, err, got)
+		}
+	}
+}
+
+func TestParseOutputErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "adir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"", "empty"},
+		{"dest=x.tar", "missing type"},
+		{"type=docker,dest=x.tar", `unknown type "docker"`},
+		{"type=oci", "missing dest"},
+		{"type=oci,dest=/no/such/dir/x.tar", "the directory /no/such/dir does not exist"},
+		{"type=oci,dest=" + dir + "/adir", "is a directory: add tar=false"},
+		{"type=oci,dest=x.tar,tar=maybe", `tar="maybe" is not true or false`},
+		{"type=oci,dest=x.tar,compression=zstd", `unknown key "compression"`},
+		{"type=oci,dest=a.tar,dest=b.tar", "dest given twice"},
+		{"type=oci,dest", `"dest" is not key=value`},
+		{"type=image,name=reg.example.com/app:v1", "without push=true"},
+		{"type=image,push=true", "missing name"},
+		{"type=image,name=Reg.example.com/UPPER:v1,push=true", `invalid image name "Reg.example.com/UPPER:v1"`},
+		{"type=image,name=app with space,push=true", "invalid image name"},
+		{"type=image,name=app@sha256:abc,push=true", "invalid image name"},
+	} {
+		_, err := ParseOutput(tc.in)
+		if err == nil {
+			t.Errorf("ParseOutput(%q) succeeded, want an error containing %q", tc.in, tc.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseOutput(%q) = %q, want it to contain %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestOutputValidate(t *testing.T) {
+	if err := (Output{}).Validate(); err == nil || !strings.Contains(err.Error(), "no type") {
+		t.Errorf("zero Output: %v", err)
+	}
+	if err := (Output{Kind: "zip"}).Validate(); err == nil || !strings.Contains(err.Error(), `unknown kind "zip"`) {
+		t.Errorf("unknown kind: %v", err)
+	}
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := OCITar(filepath.Join(f, "x.tar")).Validate(); err == nil || !strings.Contains(err.Error(), "is not a directory") {
+		t.Errorf("parent is a file: %v", err)
+	}
+	if err := Registry("127.0.0.1:5000/a:b", Insecure()).Validate(); err != nil {
+		t.Errorf("valid registry output: %v", err)
+	}
+}

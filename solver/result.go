@@ -1,0 +1,238 @@
+package solver
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/platforms"
+)
+
+// Result describes what a build exported.
+type Result struct {
+	// BuildPlatform is the daemon's native platform the build ran on.
+	BuildPlatform ocispec.Platform
+	// Index is the image index's descriptor (zero without outputs).
+	Index ocispec.Descriptor
+	// Manifests holds one entry per target, in the request's order.
+	Manifests []PlatformManifest
+	// ImageName is the pushed name, for registry outputs.
+	ImageName string
+	// ExporterResponse is BuildKit's raw exporter response.
+	ExporterResponse map[string]string
+}
+
+// PlatformManifest is one platform's entry of the index.
+type PlatformManifest struct {
+	Platform ocispec.Platform
+	Manifest ocispec.Descriptor
+	Config   ocispec.Descriptor
+}
+
+// Metadata is the buildx-style metadata document (--metadata-file).
+type Metadata struct {
+	ImageDigest     digest.Digest                   `json:"containerimage.digest,omitempty"`
+	ImageDescriptor *ocispec.Descriptor             `json:"containerimage.descriptor,omitempty"`
+	ImageName       string                          `json:"image.name,omitempty"`
+	BuildPlatform   string                          `json:"crossllb.build-platform"`
+	Platforms       map[string]PlatformDigestsEntry `json:"platforms,omitempty"`
+}
+
+// PlatformDigestsEntry is one value of Metadata.Platforms.
+type PlatformDigestsEntry struct {
+	Manifest digest.Digest `json:"manifest"`
+	Config   digest.Digest `json:"config"`
+}
+
+// Metadata returns r as a buildx-style metadata document.
+func (r *Result) Metadata() Metadata {
+	m := Metadata{ImageName: r.ImageName, BuildPlatform: platforms.Format(r.BuildPlatform)}
+	if r.Index.Digest != "" {
+		idx := r.Index
+		m.ImageDigest, m.ImageDescriptor = idx.Digest, &idx
+	}
+	if len(r.Manifests) > 0 {
+		m.Platforms = map[string]PlatformDigestsEntry{}
+		for _, pm := range r.Manifests {
+			m.Platforms[platforms.Format(pm.Platform)] = PlatformDigestsEntry{Manifest: pm.Manifest.Digest, Config: pm.Config.Digest}
+		}
+	}
+	return m
+}
+
+// WriteMetadataFile writes r.Metadata() as indented JSON to path, through a
+// temporary file and a rename.
+func (r *Result) WriteMetadataFile(path string) error {
+	dt, err := json.MarshalIndent(r.Metadata(), "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(dt, '\n'))
+}
+
+func writeFileAtomic(path string, dt []byte) error {
+	dir, base := filepath.Split(path)
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	_, err = f.Write(dt)
+	err = errors.Join(err, f.Chmod(0o644), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// blobFetcher returns a small blob (index, manifest) by digest.
+type blobFetcher func(ctx context.Context, d digest.Digest) ([]byte, error)
+
+// readManifests reads the index BuildKit wrote to out back, so that callers
+// get each platform's manifest and config descriptors.
+func readManifests(ctx context.Context, out Output, index ocispec.Descriptor, targets []ocispec.Platform) ([]PlatformManifest, error) {
+	if index.Digest == "" {
+		return nil, errors.New("the exporter returned no index descriptor")
+	}
+	var fetch blobFetcher
+	switch out.Kind {
+	case KindOCIDir:
+		fetch = func(_ context.Context, d digest.Digest) ([]byte, error) {
+			return os.ReadFile(filepath.Join(out.Dest, ocispec.ImageBlobsDir, d.Algorithm().String(), d.Encoded()))
+		}
+	case KindOCITar:
+		blobs, err := smallTarBlobs(out.Dest, 4<<20)
+		if err != nil {
+			return nil, err
+		}
+		fetch = func(_ context.Context, d digest.Digest) ([]byte, error) {
+			dt, ok := blobs[d]
+			if !ok {
+				return nil, fmt.Errorf("blob %s not in %s", d, out.Dest)
+			}
+			return dt, nil
+		}
+	case KindRegistry:
+		ref, err := name.ParseReference(out.Name, nameOpts(out)...)
+		if err != nil {
+			return nil, err
+		}
+		fetch = func(ctx context.Context, d digest.Digest) ([]byte, error) {
+			desc, err := remote.Get(ref.Context().Digest(d.String()), remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+			if err != nil {
+				return nil, err
+			}
+			return desc.Manifest, nil
+		}
+	default:
+		return nil, out.Validate()
+	}
+	return manifestsFromIndex(ctx, fetch, index, targets)
+}
+
+func nameOpts(out Output) []name.Option {
+	if out.Insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+func manifestsFromIndex(ctx context.Context, fetch blobFetcher, index ocispec.Descriptor, targets []ocispec.Platform) ([]PlatformManifest, error) {
+	dt, err := fetchVerified(ctx, fetch, index.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", index.Digest, err)
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(dt, &idx); err != nil {
+		return nil, fmt.Errorf("index %s: %w", index.Digest, err)
+	}
+	byID := map[string]ocispec.Descriptor{}
+	for _, m := range idx.Manifests {
+		if m.Platform == nil {
+			continue
+		}
+		byID[platforms.Format(*m.Platform)] = m
+	}
+	out := make([]PlatformManifest, 0, len(targets))
+	for _, p := range targets {
+		id := platforms.Format(p)
+		md, ok := byID[id]
+		if !ok {
+			return nil, fmt.Errorf("index %s has no manifest for %s", index.Digest, id)
+		}
+		mdt, err := fetchVerified(ctx, fetch, md.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("manifest %s (%s): %w", md.Digest, id, err)
+		}
+		var m ocispec.Manifest
+		if err := json.Unmarshal(mdt, &m); err != nil {
+			return nil, fmt.Errorf("manifest %s (%s): %w", md.Digest, id, err)
+		}
+		out = append(out, PlatformManifest{Platform: *md.Platform, Manifest: md, Config: m.Config})
+	}
+	return out, nil
+}
+
+func fetchVerified(ctx context.Context, fetch blobFetcher, d digest.Digest) ([]byte, error) {
+	dt, err := fetch(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if got := d.Algorithm().FromBytes(dt); got != d {
+		return nil, fmt.Errorf("content is %s, want %s", got, d)
+	}
+	return dt, nil
+}
+
+// smallTarBlobs reads the blobs of at most max bytes from an OCI layout tar.
+func smallTarBlobs(path string, max int64) (map[digest.Digest][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[digest.Digest][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
+		dir, enc := filepath.Split(filepath.Clean(h.Name))
+		alg := filepath.Base(filepath.Clean(dir))
+		if h.Typeflag != tar.TypeReg || h.Size > max || filepath.Dir(filepath.Clean(dir)) != ocispec.ImageBlobsDir {
+			continue
+		}
+		d := digest.NewDigestFromEncoded(digest.Algorithm(alg), enc)
+		if d.Validate() != nil {
+			continue
+		}
+		dt, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %s: %w", path, h.Name, err)
+		}
+		out[d] = dt
+	}
+}
+
+func encodeBase64(dt []byte) string { return base64.StdEncoding.EncodeToString(dt) }
