@@ -1,0 +1,84 @@
+// Package llb builds the BuildKit LLB graph of a multi-platform image whose
+// program is cross-compiled: the compile stage runs on the BUILD platform
+// (the BuildKit worker's own) and produces a binary for each TARGET; the
+// runtime stage, one per target, is the target's base image with that
+// binary copied in.
+//
+// # Build platform and target
+//
+// A multi-platform Dockerfile that forgets FROM --platform=$BUILDPLATFORM
+// compiles every target under QEMU, several times slower than compiling
+// natively for a foreign architecture, which Go and Rust do well. This
+// package makes the split explicit: the builder image is resolved for the
+// build platform and every compile op carries it; the runtime image is
+// resolved for the target and every runtime op carries the target. No op
+// is left to LLB's default platform, which is the platform of the machine
+// that marshals the graph, not of the worker: the classic multi-arch bug.
+//
+//	target                    linux/amd64   linux/arm64   linux/arm/v7
+//	builder image (golang)    linux/amd64   linux/amd64   linux/amd64   same op
+//	go mod download           linux/amd64   linux/amd64   linux/amd64   same op, runs once
+//	go build (GOARCH=...)     linux/amd64   linux/amd64   linux/amd64   one per target
+//	runtime image (debian)    linux/amd64   linux/arm64   linux/arm/v7
+//	copy binary, WithRun      linux/amd64   linux/arm64   linux/arm/v7
+//
+// The build platform is the worker's ("ListWorkers(ctx)[0].Platforms[0]"),
+// never runtime.GOARCH. Toolchain facts per target (GOARCH, GOARM, GNU
+// triple) come from the platforms package.
+//
+// # How do I use this package?
+//
+// Resolve the bases once per platform; this is the only I/O, done with a
+// BuildKit gateway client as the resolver:
+//
+//	builder, err := llb.ResolveBase(ctx, c, "golang:1.26-bookworm", buildPlatform)
+//	for _, target := range targets {
+//		runtime, err := llb.ResolveBase(ctx, c, "debian:bookworm-slim", target)
+//		tc, err := platforms.ToolchainFor(target)
+//		st := llb.GoImage(src, builder, runtime, tc,
+//			llb.ImageSpec{ExposedPorts: []string{"8080"}},
+//			[]llb.GoOption{llb.WithPackage("./cmd/server"), llb.WithLDFlags("-s -w")},
+//			llb.WithRun("useradd", "--system", "app"))
+//		def, err := st.Runtime.Marshal(ctx) // errors surface here
+//		// solve def, export st.Config as the target's image config
+//	}
+//
+// GoImage is GoCompile, RuntimeStage and ImageConfig put together; use
+// them one by one for other layouts (several binaries, extra files, a
+// non-Go compile stage whose result feeds an [Artifact]).
+//
+// src is the module root, usually a local source. It must marshal to the
+// same op for every target, or nothing downstream of it is shared: give
+// llb.Local a session ID (a gateway build does) or llb.LocalUniqueID,
+// since without either each Marshal gets a fresh unique ID.
+//
+// # Graphs are values
+//
+// Every function except ResolveBase is pure: it takes values and returns an
+// llb.State, with no context, no I/O and no error. An invalid input (a bad
+// option, a base without platform, a runtime base for another platform
+// than the toolchain's) makes the returned state fail when it is
+// marshalled, with an error that names the input and the target:
+//
+//	go compile for linux/arm/v7: WithPackage("../app"): the package is outside the module
+//
+// The same inputs always give the same definition, byte for byte, so
+// BuildKit's cache sees identical ops as one. Tests marshal graphs and
+// decode the ops instead of running a daemon.
+//
+// # Caches
+//
+// The module cache and the Go build cache are cache mounts shared across
+// targets and concurrent builds (Go's caches are safe for that) with IDs
+// "crossllb/<namespace>/go-mod" and "crossllb/<namespace>/go-build"; set
+// the namespace per project with [WithCacheNamespace]. The module download
+// sees only go.mod and go.sum, so editing code does not re-run it.
+//
+// # Image config
+//
+// [ImageConfig] inherits from the base what a Dockerfile stage inherits,
+// applies an [ImageSpec] on top (ENV by key; an ENTRYPOINT clears an
+// inherited CMD), keeps the base's history and leaves the rootfs to
+// BuildKit's image exporter. [OCIAnnotations] gives the standard
+// org.opencontainers.image.* keys, for labels or manifest annotations.
+package llb

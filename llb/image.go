@@ -1,0 +1,65 @@
+package llb
+
+import (
+	"fmt"
+
+	bk "github.com/moby/buildkit/client/llb"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/platforms"
+)
+
+// GoBinaryDir is where [GoImage] puts the binary, whatever the runtime
+// base (scratch included): /usr/local/bin/<name>, on the default PATH.
+const GoBinaryDir = "/usr/local/bin"
+
+// Stages is the graph and config of one target's image.
+type Stages struct {
+	// Compile holds the binary at its root; its ops run on the build
+	// platform.
+	Compile bk.State
+	// Runtime is the image filesystem; its exec ops run on the target.
+	Runtime bk.State
+	// Config is the image config for the target.
+	Config ocispec.Image
+}
+
+// GoImage builds one target's image of a Go program: [GoCompile] on
+// builder (the build platform) for tc's target, the binary copied into
+// [RuntimeStage](runtime, ...) at GoBinaryDir/<name> with mode 0755, owned
+// by 0:0, then rtOpts' steps; and [ImageConfig](runtime, spec) with the
+// entrypoint set to that path unless spec sets one.
+//
+// runtime.Platform must be tc.Platform: a mismatch, an invalid spec (see
+// [ImageSpec.Validate]) or an invalid option makes Runtime fail at Marshal
+// with an error naming the target.
+func GoImage(src bk.State, builder, runtime Base, tc platforms.Toolchain, spec ImageSpec, goOpts []GoOption, rtOpts ...RuntimeOption) Stages {
+	target := formatPlatform(tc.Platform)
+	compile := GoCompile(src, builder, tc, goOpts...)
+	name, nameErr := GoBinaryName(goOpts...)
+	dest := GoBinaryDir + "/" + name
+	if spec.Entrypoint == nil {
+		spec.Entrypoint = []string{dest}
+	}
+	st := Stages{Compile: compile, Config: ImageConfig(runtime, spec)}
+
+	switch {
+	case nameErr != nil:
+		st.Runtime = failed(fmt.Errorf("image for %s: %w", target, nameErr))
+	case !samePlatform(runtime.Platform, tc.Platform):
+		st.Runtime = failed(fmt.Errorf("image for %s: runtime base image %q is for %s, but the toolchain targets %s",
+			target, runtime.Ref, formatPlatform(runtime.Platform), target))
+	default:
+		if err := spec.Validate(); err != nil {
+			st.Runtime = failed(fmt.Errorf("image for %s: %w", target, err))
+			break
+		}
+		st.Runtime = RuntimeStage(runtime, []Artifact{{
+			From: compile,
+			Path: "/" + name,
+			Dest: dest,
+			Mode: 0o755,
+		}}, rtOpts...)
+	}
+	return st
+}

@@ -1,0 +1,127 @@
+package llb
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	bk "github.com/moby/buildkit/client/llb"
+)
+
+// Artifact is a file copied from a build stage into a runtime stage.
+type Artifact struct {
+	// From is the state holding the file, e.g. GoCompile's result.
+	From bk.State
+	// Path is the file's path in From ("/app").
+	Path string
+	// Dest is the file's absolute path in the image
+	// ("/usr/local/bin/app"). Missing parent directories are created.
+	Dest string
+	// UID and GID own the copied file (default 0:0).
+	UID, GID int
+	// Mode is the file's permission bits; 0 keeps the source's mode.
+	Mode os.FileMode
+}
+
+func (a Artifact) validate() error {
+	switch {
+	case a.Path == "":
+		return fmt.Errorf("artifact for %q: empty Path", a.Dest)
+	case !path.IsAbs(a.Dest):
+		return fmt.Errorf("artifact %q: Dest %q is not an absolute path", a.Path, a.Dest)
+	case a.UID < 0 || a.GID < 0:
+		return fmt.Errorf("artifact %q: negative owner %d:%d", a.Path, a.UID, a.GID)
+	case a.Mode&^os.ModePerm != 0:
+		return fmt.Errorf("artifact %q: Mode %v has bits other than permissions", a.Path, a.Mode)
+	}
+	return nil
+}
+
+// RuntimeOption configures [RuntimeStage]. Options are checked when
+// applied: an invalid one makes the runtime state fail at Marshal.
+type RuntimeOption func(*runtimeOptions) error
+
+type runtimeOptions struct {
+	steps [][]string
+}
+
+// WithRun adds a step run in the runtime stage after the artifacts are
+// copied, on the TARGET platform: BuildKit emulates it when the target is
+// foreign to the worker, so keep such steps trivial (useradd, mkdir,
+// chown). args[0] is looked up on the base image's PATH.
+func WithRun(args ...string) RuntimeOption {
+	return func(o *runtimeOptions) error {
+		if len(args) == 0 || args[0] == "" {
+			return fmt.Errorf("WithRun(%q): want a command", args)
+		}
+		o.steps = append(o.steps, append([]string(nil), args...))
+		return nil
+	}
+}
+
+// WithShell is [WithRun] for a /bin/sh -c script; the base image needs a
+// shell.
+func WithShell(script string) RuntimeOption {
+	return func(o *runtimeOptions) error {
+		if strings.TrimSpace(script) == "" {
+			return fmt.Errorf("WithShell(%q): empty script", script)
+		}
+		o.steps = append(o.steps, []string{"/bin/sh", "-c", script})
+		return nil
+	}
+}
+
+// RuntimeStage builds the per-target image filesystem: base.State(), then
+// the artifacts copied in by one file op (one layer; parent directories
+// created, owner and mode set), then the steps of [WithRun] and
+// [WithShell] in order. Every exec op carries base.Platform, the target;
+// the copy is a file op, which LLB runs natively whatever the platform.
+func RuntimeStage(base Base, artifacts []Artifact, opts ...RuntimeOption) bk.State {
+	target := formatPlatform(base.Platform)
+	if err := checkPlatform(fmt.Sprintf("runtime stage: base image %q", base.Ref), base.Platform); err != nil {
+		return failed(err)
+	}
+	o := &runtimeOptions{}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(o); err != nil {
+			return failed(fmt.Errorf("runtime stage for %s: %w", target, err))
+		}
+	}
+	on := bk.Platform(base.Platform)
+
+	st := base.State()
+	if len(artifacts) > 0 {
+		var fa *bk.FileAction
+		dests := make([]string, 0, len(artifacts))
+		for _, a := range artifacts {
+			if err := a.validate(); err != nil {
+				return failed(fmt.Errorf("runtime stage for %s: %w", target, err))
+			}
+			info := &bk.CopyInfo{
+				CreateDestPath: true,
+				ChownOpt: &bk.ChownOpt{
+					User:  &bk.UserOpt{UID: a.UID},
+					Group: &bk.UserOpt{UID: a.GID},
+				},
+			}
+			if a.Mode != 0 {
+				info.Mode = &bk.ChmodOpt{Mode: a.Mode}
+			}
+			fa = fa.Copy(a.From, a.Path, a.Dest, info)
+			dests = append(dests, a.Dest)
+		}
+		st = st.File(fa, on, bk.WithCustomNamef("copy %s (%s)", strings.Join(dests, " "), target))
+	}
+	for _, args := range o.steps {
+		st = st.Run(
+			bk.Args(args),
+			on,
+			bk.WithCustomNamef("%s (%s)", strings.Join(args, " "), target),
+		).Root()
+	}
+	return st
+}
