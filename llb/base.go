@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/distribution/reference"
 	"strings"
 
 	cplatforms "github.com/containerd/platforms"
@@ -60,7 +61,13 @@ func ResolveBase(ctx context.Context, r bk.ImageMetaResolver, ref string, p ocis
 	if r == nil {
 		return Base{}, fmt.Errorf("resolving base image %q for %s: no image resolver given", ref, plat)
 	}
-	_, dgst, dt, err := r.ResolveImageConfig(ctx, ref, sourceresolver.Opt{
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return Base{}, fmt.Errorf("base image %q: invalid reference (want e.g. debian:bookworm-slim or registry.example.com/team/app:v1): %w", ref, err)
+	}
+	// The resolver wants the full name: docker.io/library/golang:1.26-bookworm.
+	full := reference.TagNameOnly(named).String()
+	_, dgst, dt, err := r.ResolveImageConfig(ctx, full, sourceresolver.Opt{
 		LogName: fmt.Sprintf("[%s] load metadata for %s", plat, ref),
 		ImageOpt: &sourceresolver.ResolveImageOpt{
 			Platform:    &p,
@@ -82,7 +89,7 @@ func ResolveBase(ctx context.Context, r bk.ImageMetaResolver, ref string, p ocis
 				ref, plat, formatPlatform(img.Platform), plat)
 		}
 	}
-	return Base{Ref: ref, Digest: dgst, Platform: p, Config: img}, nil
+	return Base{Ref: full, Digest: dgst, Platform: p, Config: img}, nil
 }
 
 // imageRef is the reference the graph uses: Ref pinned to Digest when

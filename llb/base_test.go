@@ -21,10 +21,12 @@ type fakeResolver struct {
 	digest  digest.Digest
 	configs map[string]ocispec.Image // by platform, e.g. "linux/arm64"
 	calls   []sourceresolver.Opt
+	refs    []string
 }
 
 func (r *fakeResolver) ResolveImageConfig(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
 	r.calls = append(r.calls, opt)
+	r.refs = append(r.refs, ref)
 	p := opt.ImageOpt.Platform
 	img, ok := r.configs[platforms.Format(*p)]
 	if !ok {
@@ -46,11 +48,19 @@ func TestResolveBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Ref != "debian:bookworm-slim" || b.Digest != debianDigest || !samePlatform(b.Platform, arm64) || !slices.Equal(b.Config.Config.Cmd, []string{"bash"}) {
+	if b.Ref != "docker.io/library/debian:bookworm-slim" || b.Digest != debianDigest || !samePlatform(b.Platform, arm64) || !slices.Equal(b.Config.Config.Cmd, []string{"bash"}) {
 		t.Errorf("ResolveBase = %+v", b)
 	}
 	if len(r.calls) != 1 || r.calls[0].ImageOpt == nil || !samePlatform(*r.calls[0].ImageOpt.Platform, arm64) {
 		t.Fatalf("resolver calls %+v, want one for linux/arm64", r.calls)
+	}
+	if r.refs[0] != "docker.io/library/debian:bookworm-slim" {
+		t.Errorf("resolver asked for %q, want the normalised name", r.refs[0])
+	}
+	for _, bad := range []string{"Debian:bookworm", "debian bookworm", "debian@sha256:abc"} {
+		if _, err := ResolveBase(t.Context(), r, bad, arm64); err == nil || !strings.Contains(err.Error(), "invalid reference") || !strings.Contains(err.Error(), bad) {
+			t.Errorf("ResolveBase(%q) = %v, want an invalid-reference error naming it", bad, err)
+		}
 	}
 	if !strings.Contains(r.calls[0].LogName, "debian:bookworm-slim") {
 		t.Errorf("progress name %q does not name the image", r.calls[0].LogName)

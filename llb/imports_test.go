@@ -24,6 +24,7 @@ func TestImports(t *testing.T) {
 		"github.com/moby/buildkit/solver/pb",
 		"github.com/containerd/platforms",
 		"github.com/opencontainers/",
+		"github.com/distribution/reference",
 	}
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
