@@ -1,0 +1,399 @@
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/opencontainers/image-spec/schema"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/platforms"
+	"github.com/crossllb/crossllb/solver"
+)
+
+// The hello program prints the platform it was compiled for; Go records
+// GOAMD64 and GOARM in the binary's build info.
+var helloTargets = []struct{ platform, output string }{
+	{"linux/amd64", "hello from linux/amd64 GOAMD64=v1"},
+	{"linux/arm64", "hello from linux/arm64"},
+	{"linux/arm/v7", "hello from linux/arm GOARM=7"},
+}
+
+const helloBinary = "usr/local/bin/hello"
+
+func helloPlatforms() string {
+	var ps []string
+	for _, h := range helloTargets {
+		ps = append(ps, h.platform)
+	}
+	return strings.Join(ps, ",")
+}
+
+// gobuild runs the example program as a user would.
+func gobuild(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, gobuildBin, append([]string{"--addr", buildkitHost(t), "--progress", "plain"}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+func mustGobuild(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	out, errOut, err := gobuild(t, ctx, args...)
+	if err != nil {
+		t.Fatalf("gobuild %v: %v\n%s", args, err, lastLines(errOut, 40))
+	}
+	return out
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func readMetadata(t *testing.T, path string) solver.Metadata {
+	t.Helper()
+	dt, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("metadata file: %v", err)
+	}
+	var m solver.Metadata
+	if err := json.Unmarshal(dt, &m); err != nil {
+		t.Fatalf("metadata file %s: %v\n%s", path, err, dt)
+	}
+	return m
+}
+
+// checkIndex checks an exported index every way we know: go-containerregistry's
+// validate, the image-spec JSON schemas, platform against config, the ELF
+// header of the binary against the platform, and the metadata file's digests.
+func checkIndex(t *testing.T, idx v1.ImageIndex, meta solver.Metadata) {
+	t.Helper()
+	if err := validate.Index(idx); err != nil {
+		t.Fatalf("validate.Index: %v", err)
+	}
+	raw, err := idx.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.ValidatorMediaTypeImageIndex.Validate(bytes.NewReader(raw)); err != nil {
+		t.Fatalf("index does not match the image-spec schema: %v\n%s", err, raw)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.ImageDigest.String() != d.String() {
+		t.Errorf("metadata containerimage.digest = %s, index digest = %s", meta.ImageDigest, d)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.Annotations[ocispec.AnnotationTitle] != "hello" || im.Annotations[ocispec.AnnotationCreated] == "" {
+		t.Errorf("index annotations = %v, want title hello and a created time", im.Annotations)
+	}
+	if len(im.Manifests) != len(helloTargets) {
+		t.Fatalf("index has %d manifests, want %d: %+v", len(im.Manifests), len(helloTargets), im.Manifests)
+	}
+	for i, want := range helloTargets {
+		desc := im.Manifests[i]
+		if desc.Platform == nil {
+			t.Fatalf("manifest %d has no platform", i)
+		}
+		p := ocispec.Platform{OS: desc.Platform.OS, Architecture: desc.Platform.Architecture, Variant: desc.Platform.Variant}
+		if got := platforms.Format(p); got != want.platform {
+			t.Errorf("manifest %d is for %s, want %s (in the requested order)", i, got, want.platform)
+			continue
+		}
+		img, err := idx.Image(desc.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rawManifest, err := img.RawManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.ValidatorMediaTypeManifest.Validate(bytes.NewReader(rawManifest)); err != nil {
+			t.Errorf("%s: manifest does not match the schema: %v", want.platform, err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Annotations[ocispec.AnnotationTitle] != "hello" {
+			t.Errorf("%s: manifest annotations = %v, want title hello", want.platform, m.Annotations)
+		}
+		rawConfig, err := img.RawConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.ValidatorMediaTypeImageConfig.Validate(bytes.NewReader(rawConfig)); err != nil {
+			t.Errorf("%s: config does not match the schema: %v", want.platform, err)
+		}
+		var cfg ocispec.Image
+		if err := json.Unmarshal(rawConfig, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.OS != p.OS || cfg.Architecture != p.Architecture || cfg.Variant != p.Variant {
+			t.Errorf("%s: config says %s/%s/%s", want.platform, cfg.OS, cfg.Architecture, cfg.Variant)
+		}
+		if got := strings.Join(cfg.Config.Entrypoint, " "); got != "/"+helloBinary {
+			t.Errorf("%s: entrypoint %q, want /%s", want.platform, got, helloBinary)
+		}
+		if mp, ok := meta.Platforms[want.platform]; !ok || mp.Manifest.String() != desc.Digest.String() || mp.Config.String() != m.Config.Digest.String() {
+			t.Errorf("%s: metadata platforms entry %+v, want manifest %s config %s", want.platform, mp, desc.Digest, m.Config.Digest)
+		}
+		bin := fileFromImage(t, img, helloBinary)
+		tc, err := platforms.ToolchainFor(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tc.CheckELF(bytes.NewReader(bin)); err != nil {
+			t.Errorf("%s: %v", want.platform, err)
+		}
+	}
+}
+
+func fileFromImage(t *testing.T, img v1.Image, path string) []byte {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			t.Fatalf("%s is not in the image", path)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimPrefix(h.Name, "./") == path {
+			dt, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Mode&0o111 == 0 {
+				t.Errorf("%s has mode %o: not executable", path, h.Mode)
+			}
+			return dt
+		}
+	}
+}
+
+func untar(t *testing.T, src, dst string) {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("reading %s: %v", src, err)
+		}
+		p := filepath.Join(dst, filepath.Clean("/"+h.Name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			dt, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, dt, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// onlyIndex opens the one image index that an OCI layout's index.json
+// points at.
+func onlyIndex(t *testing.T, dir string) v1.ImageIndex {
+	t.Helper()
+	outer, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatalf("reading the OCI layout %s: %v", dir, err)
+	}
+	im, err := outer.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 1 {
+		t.Fatalf("%s/index.json lists %d entries, want exactly one image index: %+v", dir, len(im.Manifests), im.Manifests)
+	}
+	idx, err := outer.ImageIndex(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatalf("index.json's entry is not an image index: %v", err)
+	}
+	return idx
+}
+
+func noLeftovers(t *testing.T, dir string, keep ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{}
+	for _, k := range keep {
+		allowed[k] = true
+	}
+	for _, e := range entries {
+		if !allowed[e.Name()] {
+			t.Errorf("%s holds %s, which the build should not have left", dir, e.Name())
+		}
+	}
+}
+
+func TestGobuildOCITar(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 20*time.Minute)
+	dir := t.TempDir()
+	tarPath := filepath.Join(dir, "hello.tar")
+	metaPath := filepath.Join(dir, "meta.json")
+	out := mustGobuild(t, ctx, "--platform", helloPlatforms(), "--runtime-image", "debian:bookworm-slim",
+		"--output", "type=oci,dest="+tarPath, "--metadata-file", metaPath)
+	noLeftovers(t, dir, "hello.tar", "meta.json")
+	meta := readMetadata(t, metaPath)
+	for _, h := range helloTargets {
+		if !strings.Contains(out, h.platform+" ") || !strings.Contains(out, meta.Platforms[h.platform].Manifest.String()) {
+			t.Errorf("gobuild's output does not list %s with its manifest digest:\n%s", h.platform, out)
+		}
+	}
+	layoutDir := t.TempDir()
+	untar(t, tarPath, layoutDir)
+	checkIndex(t, onlyIndex(t, layoutDir), meta)
+}
+
+func TestGobuildOCIDir(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 20*time.Minute)
+	dir := t.TempDir()
+	layoutDir := filepath.Join(dir, "layout")
+	// An old layout at the destination is replaced, not merged into.
+	if err := os.MkdirAll(filepath.Join(layoutDir, "stale"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	metaPath := filepath.Join(dir, "meta.json")
+	mustGobuild(t, ctx, "--platform", helloPlatforms(),
+		"--output", "type=oci,dest="+layoutDir+",tar=false", "--metadata-file", metaPath)
+	noLeftovers(t, dir, "layout", "meta.json")
+	if _, err := os.Stat(filepath.Join(layoutDir, "stale")); err == nil {
+		t.Errorf("the old layout's content survived in %s", layoutDir)
+	}
+	checkIndex(t, onlyIndex(t, layoutDir), readMetadata(t, metaPath))
+}
+
+// TestGobuildRegistryRoundTrip pushes to the local registry, validates what
+// it serves, runs every platform's image (under QEMU for the foreign ones),
+// and pulls the index into a layout to compare digests.
+func TestGobuildRegistryRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 20*time.Minute)
+	reg := registryAddr(t)
+	tag := fmt.Sprintf("%s/crossllb-test/hello:rt-%d", reg, time.Now().UnixNano())
+	metaPath := filepath.Join(t.TempDir(), "meta.json")
+	mustGobuild(t, ctx, "--platform", helloPlatforms(), "--runtime-image", "debian:bookworm-slim",
+		"--output", "type=image,name="+tag+",push=true,registry.insecure=true", "--metadata-file", metaPath)
+	meta := readMetadata(t, metaPath)
+	if meta.ImageName != tag {
+		t.Errorf("metadata image.name = %q, want %q", meta.ImageName, tag)
+	}
+	ref, err := name.ParseReference(tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(ref, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatalf("pulling %s: %v", tag, err)
+	}
+	checkIndex(t, idx, meta)
+
+	// Pull into a layout: the same index and manifest digests.
+	pulled := t.TempDir()
+	lp, err := layout.Write(pulled, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendIndex(idx); err != nil {
+		t.Fatalf("pulling %s into a layout: %v", tag, err)
+	}
+	got := onlyIndex(t, pulled)
+	gd, _ := got.Digest()
+	if gd.String() != meta.ImageDigest.String() {
+		t.Errorf("pulled index digest %s, pushed %s", gd, meta.ImageDigest)
+	}
+	checkIndex(t, got, meta)
+
+	c := connect(t, ctx)
+	for _, h := range helloTargets {
+		t.Run(strings.ReplaceAll(h.platform, "/", "_"), func(t *testing.T) {
+			p := platforms.MustParse(h.platform)
+			image := ref.Context().Digest(meta.Platforms[h.platform].Manifest.String()).String()
+			if out := runOn(t, ctx, c, image, p, "/"+helloBinary); out != h.output {
+				t.Errorf("%s printed %q, want %q", h.platform, out, h.output)
+			}
+		})
+	}
+}
+
+// TestGobuildFailedBuildLeavesNothing: a compile error fails the build with
+// the compiler's message, and neither the output nor the metadata file
+// appears, nor any temporary file.
+func TestGobuildFailedBuildLeavesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 20*time.Minute)
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.com/broken\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() { undefinedFunction() }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	_, errOut, err := gobuild(t, ctx, "--context", src, "--platform", "linux/amd64,linux/arm64",
+		"--output", "type=oci,dest="+filepath.Join(dir, "broken.tar"), "--metadata-file", filepath.Join(dir, "meta.json"))
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("gobuild on a broken program: err = %v, want exit code 1\n%s", err, lastLines(errOut, 20))
+	}
+	if !strings.Contains(errOut, "undefined: undefinedFunction") {
+		t.Errorf("the error does not carry the compiler's message:\n%s", lastLines(errOut, 20))
+	}
+	noLeftovers(t, dir)
+}

@@ -1,0 +1,141 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	bk "github.com/moby/buildkit/client/llb"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/platforms"
+	"github.com/crossllb/crossllb/solver"
+)
+
+// The environment hack/setup prints. Missing values fail the tests with the
+// reason: an integration test that cannot reach its daemon has not passed.
+const setupHint = "run the tests with `make test`, or `eval \"$(hack/setup)\"` first"
+
+func buildkitHost(t testing.TB) string {
+	t.Helper()
+	h := os.Getenv("BUILDKIT_HOST")
+	if h == "" {
+		t.Fatalf("BUILDKIT_HOST is not set: %s", setupHint)
+	}
+	return h
+}
+
+func registryAddr(t testing.TB) string {
+	t.Helper()
+	r := os.Getenv("CROSSLLB_REGISTRY")
+	if r == "" {
+		t.Fatalf("CROSSLLB_REGISTRY is not set: %s", setupHint)
+	}
+	return r
+}
+
+func testContext(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func connect(t testing.TB, ctx context.Context) *solver.Client {
+	t.Helper()
+	c, err := solver.Connect(ctx, buildkitHost(t))
+	if err != nil {
+		t.Fatalf("connecting to the buildkitd that hack/setup started: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// runOn runs argv in image for platform p (emulated when foreign) and
+// returns what it printed on stdout.
+func runOn(t testing.TB, ctx context.Context, c *solver.Client, image string, p ocispec.Platform, argv ...string) string {
+	t.Helper()
+	script := `"$@" > /out/stdout`
+	st := bk.Image(image, bk.Platform(p)).
+		Run(bk.Args(append([]string{"/bin/sh", "-c", script, "sh"}, argv...)), bk.Platform(p), bk.IgnoreCache,
+			bk.WithCustomNamef("run %s on %s", strings.Join(argv, " "), platforms.Format(p))).
+		AddMount("/out", bk.Scratch())
+	def, err := st.Marshal(ctx, bk.Platform(p))
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	dir := t.TempDir()
+	_, err = c.BuildKit().Solve(ctx, def, client.SolveOpt{
+		Exports: []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: dir}},
+	}, nil)
+	if err != nil {
+		t.Fatalf("running %v in %s for %s: %v", argv, image, platforms.Format(p), err)
+	}
+	dt, err := os.ReadFile(filepath.Join(dir, "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(dt))
+}
+
+var gobuildBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "crossllb-integration-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	gobuildBin = filepath.Join(dir, "gobuild")
+	cmd := exec.Command("go", "build", "-o", gobuildBin, "../examples/gobuild")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "building examples/gobuild: %v\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestHarnessRunsForeignPlatforms proves the environment is real: the
+// daemon reports foreign platforms, and a step in debian:bookworm-slim (from
+// the local mirror) runs natively for amd64 and under QEMU for arm64 and
+// arm/v7.
+func TestHarnessRunsForeignPlatforms(t *testing.T) {
+	ctx := testContext(t, 10*time.Minute)
+	c := connect(t, ctx)
+	ws, err := c.Workers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, w := range ws {
+		for _, p := range w.Platforms {
+			have[platforms.Format(p)] = true
+		}
+	}
+	for _, want := range []string{"linux/amd64", "linux/arm64", "linux/arm/v7"} {
+		if !have[want] {
+			t.Fatalf("buildkitd's workers do not offer %s (they offer %v): are QEMU's binfmt_misc handlers registered? hack/setup does it", want, have)
+		}
+	}
+	for _, tc := range []struct{ platform, want string }{
+		{"linux/amd64", "x86_64"},
+		{"linux/arm64", "aarch64"},
+		{"linux/arm/v7", "armv7l"},
+	} {
+		t.Run(strings.ReplaceAll(tc.platform, "/", "_"), func(t *testing.T) {
+			t.Parallel()
+			got := runOn(t, ctx, c, "debian:bookworm-slim", platforms.MustParse(tc.platform), "uname", "-m")
+			if got != tc.want {
+				t.Fatalf("uname -m on %s = %q, want %q", tc.platform, got, tc.want)
+			}
+		})
+	}
+}
