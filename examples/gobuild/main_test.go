@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Bad input fails before any daemon is contacted, as a usage error (exit
+// code 2) that names the input.
+func TestBadFlagsAreUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--platform", "linux/foo"}, `--platform: "linux/foo": unsupported platform`},
+		{[]string{"--platform", ""}, "--platform"},
+		{[]string{"--platform", "linux/arm,linux/arm/v7"}, "linux/arm"},
+		{[]string{"--output", "type=zip,dest=x"}, `unknown type "zip"`},
+		{[]string{"--output", "type=oci,dest=/no/such/dir/x.tar"}, "/no/such/dir does not exist"},
+		{[]string{"--label", "novalue"}, `--label "novalue": want key=value`},
+		{[]string{"--annotation", "index:"}, "--annotation"},
+		{[]string{"--context", filepath.Join(dir, "missing")}, "--context"},
+		{[]string{"--context", dir}, "no go.mod"},
+		{[]string{"--package", "../escape"}, "--package"},
+		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), tc.args, &bytes.Buffer{}, &stderr)
+		var usage usageError
+		if !errors.As(err, &usage) {
+			t.Errorf("run(%q) = %v, want a usage error", tc.args, err)
+			continue
+		}
+		if !strings.Contains(err.Error()+stderr.String(), tc.want) {
+			t.Errorf("run(%q) = %q, want it to contain %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"--help"}, &bytes.Buffer{}, &stderr)
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "-platform string") {
+		t.Errorf("--help: %v\n%s", err, stderr.String())
+	}
+}
+
+func TestAnnotationPrefixes(t *testing.T) {
+	c, err := parseFlags([]string{"--annotation", "index:a=1", "--annotation", "manifest:b=2", "--annotation", "c=3"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.indexAnn["a"] != "1" || c.indexAnn["c"] != "3" || c.indexAnn["b"] != "" {
+		t.Errorf("index annotations = %v", c.indexAnn)
+	}
+	if c.manifestAnn["b"] != "2" || c.manifestAnn["c"] != "3" || c.manifestAnn["a"] != "" {
+		t.Errorf("manifest annotations = %v", c.manifestAnn)
+	}
+	if len(c.targets) != 3 || c.context == "" {
+		t.Errorf("defaults: targets %v, context %q", c.targets, c.context)
+	}
+}
