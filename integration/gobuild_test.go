@@ -63,6 +63,11 @@ func mustGobuild(t *testing.T, ctx context.Context, args ...string) string {
 	if err != nil {
 		t.Fatalf("gobuild %v: %v\n%s", args, err, lastLines(errOut, 40))
 	}
+	for _, line := range strings.Split(errOut, "\n") {
+		if strings.Contains(line, "WARN:") {
+			t.Errorf("BuildKit warned: %s", line)
+		}
+	}
 	return out
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
@@ -186,7 +187,10 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		}
 	}()
 	solveOpt := client.SolveOpt{
-		LocalMounts: o.locals,
+		// The requested platforms, as buildx sends them: BuildKit checks the
+		// result against them and warns on a mismatch.
+		FrontendAttrs: map[string]string{"platform": strings.Join(ids, ",")},
+		LocalMounts:   o.locals,
 		Session: append([]session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
 			AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
 		})}, o.session...),
