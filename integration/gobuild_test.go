@@ -300,6 +300,14 @@ func TestGobuildOCITar(t *testing.T) {
 			t.Errorf("gobuild's output does not list %s with its manifest digest:\n%s", h.platform, out)
 		}
 	}
+	if len(meta.Emulated) != 0 {
+		t.Errorf("gobuild's cross-compiled recipe ran steps under emulation: %v", meta.Emulated)
+	}
+	for _, h := range helloTargets {
+		if v := meta.Verified[h.platform]; len(v) != 1 || v[0].Path != "/"+helloBinary {
+			t.Errorf("metadata crossllb.verified for %s = %+v, want /%s checked", h.platform, v, helloBinary)
+		}
+	}
 	layoutDir := t.TempDir()
 	untar(t, tarPath, layoutDir)
 	checkIndex(t, onlyIndex(t, layoutDir), meta)

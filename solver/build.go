@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli/config"
@@ -51,6 +52,8 @@ type buildOptions struct {
 	manifestAnnotations map[string]string
 	metadataFile        string
 	session             []session.Attachable
+	emulation           EmulationPolicy
+	verify              []string
 }
 
 // BuildOption configures Build.
@@ -142,6 +145,36 @@ func WithMetadataFile(path string) BuildOption {
 	}
 }
 
+// WithEmulation sets what happens to exec steps that would run under
+// emulation: EmulationAllow (the default: report them in Result.Emulated),
+// EmulationWarn, or EmulationForbid.
+func WithEmulation(p EmulationPolicy) BuildOption {
+	return func(o *buildOptions) error {
+		switch p {
+		case EmulationAllow, EmulationWarn, EmulationForbid:
+			o.emulation = p
+			return nil
+		}
+		return fmt.Errorf("emulation policy %q: unknown (want allow, warn or forbid)", string(p))
+	}
+}
+
+// WithVerify checks, after each target is solved and before anything is
+// exported, that the files at paths (absolute, in the image) are binaries
+// for that target: ELF machine, class, byte order and ARM float ABI from
+// the platforms table. A mismatch fails the build.
+func WithVerify(paths ...string) BuildOption {
+	return func(o *buildOptions) error {
+		for _, p := range paths {
+			if !filepath.IsAbs(p) {
+				return fmt.Errorf("verify %q: want an absolute path in the image", p)
+			}
+		}
+		o.verify = append(o.verify, paths...)
+		return nil
+	}
+}
+
 // WithSession attaches more session services (secrets, SSH agents...).
 func WithSession(a ...session.Attachable) BuildOption {
 	return func(o *buildOptions) error { o.session = append(o.session, a...); return nil }
@@ -153,7 +186,7 @@ func WithSession(a ...session.Attachable) BuildOption {
 // Outputs are written to temporary paths and moved into place only when the
 // whole build succeeded: a failed build leaves nothing at a destination.
 func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn TargetFunc, opts ...BuildOption) (*Result, error) {
-	o := buildOptions{locals: map[string]fsutil.FS{}, progressMode: progressui.QuietMode, progressOut: io.Discard}
+	o := buildOptions{locals: map[string]fsutil.FS{}, progressMode: progressui.QuietMode, progressOut: io.Discard, emulation: EmulationAllow}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -204,10 +237,14 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		solveOpt.Exports = append(solveOpt.Exports, s.entry)
 	}
 
+	var emulated []EmulatedStep
+	var verified []VerifiedBinary
 	buildFunc := func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
-		refs := make([]gwclient.Reference, len(targets))
-		meta := resultMeta{}
+		// Phase 1: every target's graph, before anything is solved, so that
+		// the emulation guard can refuse the whole build up front.
+		defs := make([]*llb.Definition, len(targets))
 		imgs := make([]ocispec.Image, len(targets))
+		steps := make([][]EmulatedStep, len(targets))
 		eg, ectx := errgroup.WithContext(ctx)
 		for i, p := range targets {
 			eg.Go(func() error {
@@ -219,26 +256,54 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 				if o.noCache {
 					mopts = append(mopts, llb.IgnoreCache)
 				}
-				def, err := st.Marshal(ectx, mopts...)
-				if err != nil {
+				if defs[i], err = st.Marshal(ectx, mopts...); err != nil {
 					return fmt.Errorf("building %s: %w", ids[i], err)
 				}
-				r, err := gw.Solve(ectx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
-				if err != nil {
-					return fmt.Errorf("building %s: %w", ids[i], err)
-				}
-				ref, err := r.SingleRef()
-				if err != nil {
-					return fmt.Errorf("building %s: %w", ids[i], err)
-				}
-				refs[i], imgs[i] = ref, img
-				return nil
+				imgs[i] = img
+				steps[i], err = emulatedSteps(defs[i], p, build)
+				return err
 			})
 		}
 		if err := eg.Wait(); err != nil {
 			return nil, err
 		}
+		emulated = slices.Concat(steps...)
+		if o.emulation == EmulationForbid {
+			if bad := forbiddenSteps(emulated); len(bad) > 0 {
+				return nil, fmt.Errorf("%d step(s) would run under emulation on %s, and the emulation policy is forbid (run them on the build platform, or mark them solver.AllowEmulation()):\n  %s",
+					len(bad), platforms.Format(build), strings.Join(bad, "\n  "))
+			}
+		}
+		if o.emulation == EmulationWarn {
+			for _, s := range emulated {
+				_ = gw.Warn(ctx, s.Digest, "runs under emulation: "+s.String(), gwclient.WarnOpts{})
+			}
+		}
+
+		// Phase 2: solve every target concurrently, then verify binaries.
+		refs := make([]gwclient.Reference, len(targets))
+		checks := make([][]VerifiedBinary, len(targets))
+		eg, ectx = errgroup.WithContext(ctx)
+		for i, p := range targets {
+			eg.Go(func() error {
+				r, err := gw.Solve(ectx, gwclient.SolveRequest{Definition: defs[i].ToPB(), Evaluate: true})
+				if err != nil {
+					return fmt.Errorf("building %s: %w", ids[i], err)
+				}
+				if refs[i], err = r.SingleRef(); err != nil {
+					return fmt.Errorf("building %s: %w", ids[i], err)
+				}
+				checks[i], err = verifyBinaries(ectx, refs[i], p, o.verify)
+				return err
+			})
+		}
+		if err := eg.Wait(); err != nil {
+			return nil, err
+		}
+		verified = slices.Concat(checks...)
+
 		res := gwclient.NewResult()
+		meta := resultMeta{}
 		for i, p := range targets {
 			res.AddRef(ids[i], refs[i])
 			if err := meta.add(ids[i], p, imgs[i]); err != nil {
@@ -284,7 +349,7 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 	}
 	stagedOuts = nil
 
-	res := &Result{BuildPlatform: build, ExporterResponse: resp.ExporterResponse}
+	res := &Result{BuildPlatform: build, ExporterResponse: resp.ExporterResponse, Emulated: emulated, Verified: verified}
 	if len(o.outputs) > 0 {
 		if res.Index, res.ImageName, err = parseExporterResponse(resp.ExporterResponse); err != nil {
 			return nil, err

@@ -32,6 +32,10 @@ type Result struct {
 	ImageName string
 	// ExporterResponse is BuildKit's raw exporter response.
 	ExporterResponse map[string]string
+	// Emulated lists the exec steps that ran under emulation.
+	Emulated []EmulatedStep
+	// Verified lists the binaries checked against their target (WithVerify).
+	Verified []VerifiedBinary
 }
 
 // PlatformManifest is one platform's entry of the index.
@@ -48,6 +52,9 @@ type Metadata struct {
 	ImageName       string                          `json:"image.name,omitempty"`
 	BuildPlatform   string                          `json:"crossllb.build-platform"`
 	Platforms       map[string]PlatformDigestsEntry `json:"platforms,omitempty"`
+	// Emulated and Verified are keyed by target platform.
+	Emulated map[string][]EmulatedStep   `json:"crossllb.emulated,omitempty"`
+	Verified map[string][]VerifiedBinary `json:"crossllb.verified,omitempty"`
 }
 
 // PlatformDigestsEntry is one value of Metadata.Platforms.
@@ -68,6 +75,20 @@ func (r *Result) Metadata() Metadata {
 		for _, pm := range r.Manifests {
 			m.Platforms[platforms.Format(pm.Platform)] = PlatformDigestsEntry{Manifest: pm.Manifest.Digest, Config: pm.Config.Digest}
 		}
+	}
+	for _, s := range r.Emulated {
+		if m.Emulated == nil {
+			m.Emulated = map[string][]EmulatedStep{}
+		}
+		id := platforms.Format(s.Target)
+		m.Emulated[id] = append(m.Emulated[id], s)
+	}
+	for _, v := range r.Verified {
+		if m.Verified == nil {
+			m.Verified = map[string][]VerifiedBinary{}
+		}
+		id := platforms.Format(v.Platform)
+		m.Verified[id] = append(m.Verified[id], v)
 	}
 	return m
 }

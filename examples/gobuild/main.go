@@ -67,7 +67,8 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 type config struct {
 	addr, context, pkg, builderImage, runtimeImage string
 	metadataFile, progress, ldflags, tags, cacheNS string
-	noCache                                        bool
+	noCache, verify                                bool
+	emulation                                      string
 	targets                                        []ocispec.Platform
 	outputs                                        []solver.Output
 	labels                                         map[string]string
@@ -90,6 +91,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.metadataFile, "metadata-file", "", "write build metadata (digests) as JSON to this file")
 	fs.StringVar(&c.progress, "progress", "auto", "progress output: auto, tty, plain, quiet or rawjson")
 	fs.BoolVar(&c.noCache, "no-cache", false, "do not use the build cache")
+	fs.BoolVar(&c.verify, "verify", true, "check each image's binary header against its platform before export")
+	fs.StringVar(&c.emulation, "emulation", "allow", "steps that would run under emulation: allow (report), warn or forbid")
 	fs.Var(&labels, "label", "image label key=value, repeatable")
 	fs.Var(&annotations, "annotation", "annotation [index:|manifest:]key=value, repeatable (no prefix: both)")
 	fs.StringVar(&c.ldflags, "ldflags", "", "go build -ldflags")
@@ -118,6 +121,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			return nil, usageError{fmt.Errorf("--output: %w", err)}
 		}
 		c.outputs = append(c.outputs, out)
+	}
+	switch solver.EmulationPolicy(c.emulation) {
+	case solver.EmulationAllow, solver.EmulationWarn, solver.EmulationForbid:
+	default:
+		return nil, usageError{fmt.Errorf("--emulation %q: want allow, warn or forbid", c.emulation)}
 	}
 	if c.labels, err = keyValues("--label", labels); err != nil {
 		return nil, usageError{err}
@@ -238,6 +246,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		solver.WithOutput(c.outputs...),
 		solver.WithProgress(c.progress, stderr),
 		solver.WithAnnotations(indexAnn, manifestAnn),
+		solver.WithEmulation(solver.EmulationPolicy(c.emulation)),
+	}
+	if c.verify {
+		opts = append(opts, solver.WithVerify(llb.GoBinaryDir+"/"+name))
 	}
 	if c.noCache {
 		opts = append(opts, solver.WithNoCache())
@@ -311,6 +323,9 @@ func printResult(w io.Writer, c *config, res *solver.Result) error {
 	if len(c.outputs) == 0 {
 		_, err := fmt.Fprintf(w, "built %d platforms on %s (no --output: nothing exported)\n", len(c.targets), platforms.Format(res.BuildPlatform))
 		return err
+	}
+	for _, s := range res.Emulated {
+		fmt.Fprintf(w, "emulated: %s\n", s)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "index\t%s\t%s\n", res.Index.Digest, c.outputs[0])

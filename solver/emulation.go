@@ -1,0 +1,107 @@
+package solver
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/platforms"
+)
+
+// EmulationPolicy says what Build does with exec steps that will not run
+// natively on the daemon (their platform differs from the worker's native
+// one, so they run under QEMU, 5-9x slower for compilers).
+type EmulationPolicy string
+
+const (
+	// EmulationAllow reports emulated steps in the Result only (default).
+	EmulationAllow EmulationPolicy = "allow"
+	// EmulationWarn also shows each one as a warning in the progress output.
+	EmulationWarn EmulationPolicy = "warn"
+	// EmulationForbid fails the build before anything is solved, listing
+	// the emulated steps not marked with AllowEmulation.
+	EmulationForbid EmulationPolicy = "forbid"
+)
+
+// descEmulationAllowed is the op description key AllowEmulation sets.
+const descEmulationAllowed = "crossllb.emulation"
+
+// AllowEmulation marks a step (pass it to llb.State.Run) as meant to run
+// under emulation, such as useradd or mkdir in a runtime stage, so that
+// EmulationForbid lets it through. It is still reported.
+func AllowEmulation() llb.ConstraintsOpt {
+	return llb.WithDescription(map[string]string{descEmulationAllowed: "allowed"})
+}
+
+// EmulatedStep is an exec step that runs under emulation.
+type EmulatedStep struct {
+	// Target is the image platform whose graph holds the step.
+	Target ocispec.Platform `json:"-"`
+	// Platform is the step's own platform.
+	Platform ocispec.Platform `json:"-"`
+	// Name is the step's name in the progress output.
+	Name string `json:"name"`
+	// Args is the command line.
+	Args []string `json:"args"`
+	// Allowed is true for steps marked with AllowEmulation.
+	Allowed bool          `json:"allowed"`
+	Digest  digest.Digest `json:"digest"`
+}
+
+func (s EmulatedStep) String() string {
+	return fmt.Sprintf("%s on %s: %s", s.Name, platforms.Format(s.Platform), strings.Join(s.Args, " "))
+}
+
+// emulatedSteps lists the exec ops of def whose platform is not native.
+func emulatedSteps(def *llb.Definition, target, native ocispec.Platform) ([]EmulatedStep, error) {
+	var out []EmulatedStep
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			return nil, fmt.Errorf("decoding the definition of %s: %w", platforms.Format(target), err)
+		}
+		exec := op.GetExec()
+		if exec == nil || op.Platform == nil {
+			continue
+		}
+		p := ocispec.Platform{OS: op.Platform.OS, Architecture: op.Platform.Architecture, Variant: op.Platform.Variant}
+		if nativeOn(p, native) {
+			continue
+		}
+		d := digest.FromBytes(dt)
+		meta := def.Metadata[d]
+		name := meta.Description["llb.customname"]
+		args := exec.GetMeta().GetArgs()
+		if name == "" {
+			name = strings.Join(args, " ")
+		}
+		out = append(out, EmulatedStep{
+			Target: target, Platform: p, Name: name, Args: slices.Clone(args),
+			Allowed: meta.Description[descEmulationAllowed] == "allowed", Digest: d,
+		})
+	}
+	return out, nil
+}
+
+// nativeOn reports whether a step for p runs natively on a worker whose
+// native platform is nativeID. Variants of the native architecture
+// (amd64/v2, arm/v7 on arm/v7...) run on the CPU itself or not at all: only
+// another OS or architecture means emulation.
+func nativeOn(p, native ocispec.Platform) bool {
+	return p.OS == native.OS && p.Architecture == native.Architecture
+}
+
+func forbiddenSteps(steps []EmulatedStep) []string {
+	var out []string
+	for _, s := range steps {
+		if !s.Allowed {
+			out = append(out, fmt.Sprintf("%s (image %s)", s, platforms.Format(s.Target)))
+		}
+	}
+	return out
+}
