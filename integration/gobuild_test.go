@@ -410,3 +410,21 @@ func TestGobuildFailedBuildLeavesNothing(t *testing.T) {
 	}
 	noLeftovers(t, dir)
 }
+
+// A runtime base that lacks a target platform fails up front with the
+// image, the missing platform and the platforms it has.
+func TestGobuildBaseImagePreflight(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 10*time.Minute)
+	dir := t.TempDir()
+	_, errOut, err := gobuild(t, ctx, "--platform", "linux/amd64,linux/riscv64", "--runtime-image", "debian:bookworm-slim",
+		"--output", "type=oci,dest="+filepath.Join(dir, "x.tar"))
+	if err == nil {
+		t.Fatal("a riscv64 image on a base without riscv64 was built")
+	}
+	want := `base image "debian:bookworm-slim" has no image for linux/riscv64 (it has linux/amd64, linux/arm64, linux/arm/v7)`
+	if !strings.Contains(errOut, want) {
+		t.Errorf("error does not say %q:\n%s", want, lastLines(errOut, 10))
+	}
+	noLeftovers(t, dir)
+}

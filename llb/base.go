@@ -13,6 +13,8 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/platforms"
 )
 
 // Base is a base image resolved for one platform.
@@ -75,6 +77,9 @@ func ResolveBase(ctx context.Context, r bk.ImageMetaResolver, ref string, p ocis
 		},
 	})
 	if err != nil {
+		if strings.Contains(err.Error(), "no match for platform") {
+			return Base{}, missingPlatform(ctx, r, ref, full, p, err)
+		}
 		return Base{}, fmt.Errorf("resolving base image %q for %s: %w", ref, plat, err)
 	}
 	var img ocispec.Image
@@ -130,4 +135,36 @@ func (b Base) State() bk.State {
 		st = st.User(cfg.User)
 	}
 	return st.Platform(b.Platform)
+}
+
+// missingPlatform builds the error for an image that has no manifest for
+// p, listing the supported platforms it does have (probed through r, which
+// happens only on this error path).
+func missingPlatform(ctx context.Context, r bk.ImageMetaResolver, ref, full string, p ocispec.Platform, cause error) error {
+	var have []string
+	for _, sp := range platforms.Supported() {
+		if sp.OS != p.OS || samePlatform(sp, p) {
+			continue
+		}
+		_, _, dt, err := r.ResolveImageConfig(ctx, full, sourceresolver.Opt{
+			ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &sp, ResolveMode: pb.AttrImageResolveModeDefault},
+		})
+		if err != nil {
+			continue
+		}
+		var img ocispec.Image
+		if json.Unmarshal(dt, &img) != nil {
+			continue
+		}
+		got := cplatforms.Normalize(img.Platform)
+		if got.Architecture == sp.Architecture && (sp.Variant == "" || got.Variant == sp.Variant) {
+			have = append(have, formatPlatform(sp))
+		}
+	}
+	list := "none of the supported platforms"
+	if len(have) > 0 {
+		list = strings.Join(have, ", ")
+	}
+	return fmt.Errorf("base image %q has no image for %s (it has %s): choose a base image that has it, or drop %s from the targets: %w",
+		ref, formatPlatform(p), list, formatPlatform(p), cause)
 }

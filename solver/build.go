@@ -250,14 +250,14 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 			eg.Go(func() error {
 				st, img, err := fn(ectx, Target{Platform: p, Build: build, Resolver: gw})
 				if err != nil {
-					return fmt.Errorf("building %s: %w", ids[i], err)
+					return flatten(fmt.Errorf("building %s: %w", ids[i], err))
 				}
 				mopts := []llb.ConstraintsOpt{llb.Platform(p)}
 				if o.noCache {
 					mopts = append(mopts, llb.IgnoreCache)
 				}
 				if defs[i], err = st.Marshal(ectx, mopts...); err != nil {
-					return fmt.Errorf("building %s: %w", ids[i], err)
+					return flatten(fmt.Errorf("building %s: %w", ids[i], err))
 				}
 				imgs[i] = img
 				steps[i], err = emulatedSteps(defs[i], p, build)
@@ -414,4 +414,15 @@ func localFS(name, dir string) (fsutil.FS, error) {
 		return nil, fmt.Errorf("local %q: %w", name, err)
 	}
 	return fs, nil
+}
+
+// flatten keeps an error's whole message across the gateway: BuildKit sends
+// a build function's error to the daemon and back as a gRPC status, and
+// when the chain holds a status (a resolver error, say) only that inner
+// status's message would survive, losing the target and image names.
+func flatten(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return errors.New(err.Error())
 }
