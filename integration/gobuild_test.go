@@ -428,3 +428,44 @@ func TestGobuildBaseImagePreflight(t *testing.T) {
 	}
 	noLeftovers(t, dir)
 }
+
+// With a source date epoch, two uncached builds of the same source give the
+// same index digest byte for byte; changing one source file changes it.
+func TestGobuildReproducibleDigests(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 20*time.Minute)
+	src := t.TempDir()
+	for _, f := range []string{"go.mod", "main.go"} {
+		dt, err := os.ReadFile(filepath.Join("..", "examples", "gobuild", "testdata", "hello", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, f), dt, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	digestOf := func(extra ...string) string {
+		dir := t.TempDir()
+		meta := filepath.Join(dir, "meta.json")
+		mustGobuild(t, ctx, append([]string{"--context", src, "--platform", "linux/arm64,linux/amd64",
+			"--runtime-image", "debian:bookworm-slim", "--source-date-epoch", "1700000000",
+			"--output", "type=oci,dest=" + filepath.Join(dir, "x.tar"), "--metadata-file", meta}, extra...)...)
+		return readMetadata(t, meta).ImageDigest.String()
+	}
+	first := digestOf()
+	second := digestOf("--no-cache")
+	if first != second {
+		t.Errorf("two builds of the same source with one epoch: %s, then %s (uncached)", first, second)
+	}
+	f, err := os.OpenFile(filepath.Join(src, "main.go"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("\nvar _ = \"changed\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if third := digestOf(); third == first {
+		t.Errorf("changing main.go left the index digest at %s", first)
+	}
+}

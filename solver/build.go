@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
@@ -54,6 +55,7 @@ type buildOptions struct {
 	session             []session.Attachable
 	emulation           EmulationPolicy
 	verify              []string
+	epoch               *time.Time
 }
 
 // BuildOption configures Build.
@@ -229,7 +231,7 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		})}, o.session...),
 	}
 	for _, out := range o.outputs {
-		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations)
+		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
@@ -34,10 +36,14 @@ func annotationAttrs(attrs map[string]string, index, manifest map[string]string)
 }
 
 // stage prepares the export entry for o, with temporary destinations.
-func stage(o Output, index, manifest map[string]string) (*staged, error) {
+func stage(o Output, index, manifest map[string]string, epoch *time.Time) (*staged, error) {
 	s := &staged{out: o}
 	attrs := map[string]string{}
 	annotationAttrs(attrs, index, manifest)
+	if epoch != nil {
+		attrs[string(exptypes.OptKeySourceDateEpoch)] = strconv.FormatInt(epoch.Unix(), 10)
+		attrs[string(exptypes.OptKeyRewriteTimestamp)] = "true"
+	}
 	switch o.Kind {
 	case KindOCITar:
 		attrs["tar"] = "true"

@@ -5,19 +5,22 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/client"
 )
 
 func TestStageTarCommitAndAbort(t *testing.T) {
+	epoch := time.Unix(1700000000, 0)
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "app.tar")
-	s, err := stage(OCITar(dest), map[string]string{"org.opencontainers.image.title": "app"}, map[string]string{"k": "v"})
+	s, err := stage(OCITar(dest), map[string]string{"org.opencontainers.image.title": "app"}, map[string]string{"k": "v"}, &epoch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.entry.Type != client.ExporterOCI || s.entry.Attrs["tar"] != "true" ||
-		s.entry.Attrs["annotation-index.org.opencontainers.image.title"] != "app" || s.entry.Attrs["annotation-manifest.k"] != "v" {
+		s.entry.Attrs["annotation-index.org.opencontainers.image.title"] != "app" || s.entry.Attrs["annotation-manifest.k"] != "v" ||
+		s.entry.Attrs["source-date-epoch"] != "1700000000" || s.entry.Attrs["rewrite-timestamp"] != "true" {
 		t.Errorf("export entry = %+v", s.entry)
 	}
 	w, err := s.entry.Output(nil)
@@ -38,7 +41,7 @@ func TestStageTarCommitAndAbort(t *testing.T) {
 	}
 
 	failed := filepath.Join(dir, "failed.tar")
-	s, err = stage(OCITar(failed), nil, nil)
+	s, err = stage(OCITar(failed), nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +58,7 @@ func TestStageDirReplacesOldLayout(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dest, "old"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s, err := stage(OCIDir(dest), nil, nil)
+	s, err := stage(OCIDir(dest), nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func TestStageDirReplacesOldLayout(t *testing.T) {
 }
 
 func TestStageRegistry(t *testing.T) {
-	s, err := stage(Registry("127.0.0.1:5000/app:v1", Insecure()), nil, nil)
+	s, err := stage(Registry("127.0.0.1:5000/app:v1", Insecure()), nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -67,6 +66,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 type config struct {
 	addr, context, pkg, builderImage, runtimeImage string
 	metadataFile, progress, ldflags, tags, cacheNS string
+	sourceDateEpoch                                string
 	noCache, verify                                bool
 	emulation                                      string
 	targets                                        []ocispec.Platform
@@ -97,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(&annotations, "annotation", "annotation [index:|manifest:]key=value, repeatable (no prefix: both)")
 	fs.StringVar(&c.ldflags, "ldflags", "", "go build -ldflags")
 	fs.StringVar(&c.tags, "tags", "", "go build -tags, comma-separated")
+	fs.StringVar(&c.sourceDateEpoch, "source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"), "seconds since 1970 for every timestamp, for reproducible digests (default $SOURCE_DATE_EPOCH)")
 	fs.StringVar(&c.cacheNS, "cache-namespace", "", "keys the Go cache mounts (default: the module path)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: gobuild [flags]\n\nBuild a multi-platform image of a Go program, cross-compiled on the BuildKit worker's platform.\n\nFlags:\n")
@@ -210,12 +211,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cl.Close()
 
 	created := time.Now().UTC()
-	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
-		sec, err := strconv.ParseInt(sde, 10, 64)
-		if err != nil {
-			return usageError{fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970", sde)}
+	if c.sourceDateEpoch != "" {
+		if created, err = solver.ParseSourceDateEpoch(c.sourceDateEpoch); err != nil {
+			return usageError{fmt.Errorf("--source-date-epoch: %w", err)}
 		}
-		created = time.Unix(sec, 0).UTC()
 	}
 	ann := llb.OCIAnnotations{Created: &created, Title: name}.Map()
 	indexAnn, manifestAnn := merge(ann, c.indexAnn), merge(ann, c.manifestAnn)
@@ -253,6 +252,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if c.noCache {
 		opts = append(opts, solver.WithNoCache())
+	}
+	if c.sourceDateEpoch != "" {
+		opts = append(opts, solver.WithSourceDateEpoch(created))
 	}
 	if c.metadataFile != "" {
 		opts = append(opts, solver.WithMetadataFile(c.metadataFile))
