@@ -57,6 +57,13 @@ func gobuild(t *testing.T, ctx context.Context, args ...string) (stdout, stderr 
 	return out.String(), errb.String(), err
 }
 
+// runGobuild runs gobuild with exactly args (no defaults), stderr to w.
+func runGobuild(ctx context.Context, args []string, w io.Writer) error {
+	cmd := exec.CommandContext(ctx, gobuildBin, args...)
+	cmd.Stdout, cmd.Stderr = w, w
+	return cmd.Run()
+}
+
 func mustGobuild(t *testing.T, ctx context.Context, args ...string) string {
 	t.Helper()
 	out, errOut, err := gobuild(t, ctx, args...)
@@ -467,5 +474,53 @@ func TestGobuildReproducibleDigests(t *testing.T) {
 	f.Close()
 	if third := digestOf(); third == first {
 		t.Errorf("changing main.go left the index digest at %s", first)
+	}
+}
+
+// Provenance attestations (BuildKit's own generator) are attached to every
+// platform's manifest and reported in the metadata.
+func TestGobuildProvenance(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 20*time.Minute)
+	dir := t.TempDir()
+	meta := filepath.Join(dir, "meta.json")
+	layoutDir := filepath.Join(dir, "layout")
+	mustGobuild(t, ctx, "--platform", "linux/amd64,linux/arm64", "--attest", "type=provenance,mode=max",
+		"--output", "type=oci,dest="+layoutDir+",tar=false", "--metadata-file", meta)
+	m := readMetadata(t, meta)
+	idx := onlyIndex(t, layoutDir)
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 4 {
+		t.Fatalf("index has %d entries, want 2 images and 2 attestation manifests", len(im.Manifests))
+	}
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		e := m.Platforms[p]
+		if e.Attestation == "" {
+			t.Fatalf("%s: no attestation in the metadata: %+v", p, m.Platforms)
+		}
+		h, err := v1.NewHash(e.Attestation.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		att, err := idx.Image(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		am, err := att.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, l := range am.Layers {
+			if strings.HasPrefix(l.Annotations["in-toto.io/predicate-type"], "https://slsa.dev/provenance/") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: attestation manifest has no SLSA provenance layer: %+v", p, am.Layers)
+		}
 	}
 }

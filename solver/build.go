@@ -2,6 +2,7 @@ package solver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -56,6 +57,8 @@ type buildOptions struct {
 	emulation           EmulationPolicy
 	verify              []string
 	epoch               *time.Time
+	cacheFrom, cacheTo  []Cache
+	provenance          string
 }
 
 // BuildOption configures Build.
@@ -222,13 +225,17 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		}
 	}()
 	solveOpt := client.SolveOpt{
-		// The requested platforms, as buildx sends them: BuildKit checks the
-		// result against them and warns on a mismatch.
-		FrontendAttrs: map[string]string{"platform": strings.Join(ids, ",")},
+		FrontendAttrs: frontendAttrs(ids, o.provenance),
 		LocalMounts:   o.locals,
 		Session: append([]session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
 			AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
 		})}, o.session...),
+	}
+	for _, c := range o.cacheFrom {
+		solveOpt.CacheImports = append(solveOpt.CacheImports, cacheEntry(c, false))
+	}
+	for _, c := range o.cacheTo {
+		solveOpt.CacheExports = append(solveOpt.CacheExports, cacheEntry(c, true))
 	}
 	for _, out := range o.outputs {
 		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch)
@@ -283,12 +290,18 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		}
 
 		// Phase 2: solve every target concurrently, then verify binaries.
+		// Cache imports reach a gateway build as an option that each solve
+		// request must carry itself.
+		imports, err := cacheImports(gw.BuildOpts().Opts)
+		if err != nil {
+			return nil, err
+		}
 		refs := make([]gwclient.Reference, len(targets))
 		checks := make([][]VerifiedBinary, len(targets))
 		eg, ectx = errgroup.WithContext(ctx)
 		for i, p := range targets {
 			eg.Go(func() error {
-				r, err := gw.Solve(ectx, gwclient.SolveRequest{Definition: defs[i].ToPB(), Evaluate: true})
+				r, err := gw.Solve(ectx, gwclient.SolveRequest{Definition: defs[i].ToPB(), Evaluate: true, CacheImports: imports})
 				if err != nil {
 					return fmt.Errorf("building %s: %w", ids[i], err)
 				}
@@ -427,4 +440,20 @@ func flatten(err error) error {
 		return err
 	}
 	return errors.New(err.Error())
+}
+
+func cacheImports(opts map[string]string) ([]gwclient.CacheOptionsEntry, error) {
+	s := opts["cache-imports"]
+	if s == "" {
+		return nil, nil
+	}
+	var entries []client.CacheOptionsEntry
+	if err := json.Unmarshal([]byte(s), &entries); err != nil {
+		return nil, fmt.Errorf("cache imports %q: %w", s, err)
+	}
+	out := make([]gwclient.CacheOptionsEntry, len(entries))
+	for i, e := range entries {
+		out[i] = gwclient.CacheOptionsEntry{Type: e.Type, Attrs: e.Attrs}
+	}
+	return out, nil
 }

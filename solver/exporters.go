@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/moby/buildkit/client"
@@ -173,4 +174,38 @@ func parseExporterResponse(resp map[string]string) (index ocispec.Descriptor, na
 		}
 	}
 	return index, resp[exptypes.ExporterImageNameKey], nil
+}
+
+func cacheEntry(c Cache, export bool) client.CacheOptionsEntry {
+	attrs := map[string]string{}
+	switch c.Kind {
+	case CacheRegistry:
+		attrs["ref"] = c.Ref
+		if c.Insecure {
+			attrs["registry.insecure"] = "true"
+		}
+	case CacheLocal:
+		if export {
+			attrs["dest"] = c.Dir
+		} else {
+			attrs["src"] = c.Dir
+		}
+	}
+	if export {
+		attrs["mode"] = "min"
+		if c.Max {
+			attrs["mode"] = "max"
+		}
+	}
+	return client.CacheOptionsEntry{Type: string(c.Kind), Attrs: attrs}
+}
+
+// frontendAttrs are the build request's attributes: the requested platforms
+// (BuildKit checks the result against them) and attestations.
+func frontendAttrs(ids []string, provenance string) map[string]string {
+	attrs := map[string]string{"platform": strings.Join(ids, ",")}
+	if provenance != "" {
+		attrs["attest:provenance"] = "mode=" + provenance
+	}
+	return attrs
 }

@@ -43,6 +43,9 @@ type PlatformManifest struct {
 	Platform ocispec.Platform
 	Manifest ocispec.Descriptor
 	Config   ocispec.Descriptor
+	// Attestation is the attestation manifest (provenance) that refers to
+	// Manifest, when one was requested.
+	Attestation *ocispec.Descriptor
 }
 
 // Metadata is the buildx-style metadata document (--metadata-file).
@@ -59,8 +62,9 @@ type Metadata struct {
 
 // PlatformDigestsEntry is one value of Metadata.Platforms.
 type PlatformDigestsEntry struct {
-	Manifest digest.Digest `json:"manifest"`
-	Config   digest.Digest `json:"config"`
+	Manifest    digest.Digest `json:"manifest"`
+	Config      digest.Digest `json:"config"`
+	Attestation digest.Digest `json:"attestation,omitempty"`
 }
 
 // Metadata returns r as a buildx-style metadata document.
@@ -73,7 +77,11 @@ func (r *Result) Metadata() Metadata {
 	if len(r.Manifests) > 0 {
 		m.Platforms = map[string]PlatformDigestsEntry{}
 		for _, pm := range r.Manifests {
-			m.Platforms[platforms.Format(pm.Platform)] = PlatformDigestsEntry{Manifest: pm.Manifest.Digest, Config: pm.Config.Digest}
+			e := PlatformDigestsEntry{Manifest: pm.Manifest.Digest, Config: pm.Config.Digest}
+			if pm.Attestation != nil {
+				e.Attestation = pm.Attestation.Digest
+			}
+			m.Platforms[platforms.Format(pm.Platform)] = e
 		}
 	}
 	for _, s := range r.Emulated {
@@ -122,6 +130,12 @@ func writeFileAtomic(path string, dt []byte) error {
 }
 
 func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// BuildKit's annotations on attestation manifests in an index.
+const (
+	annotationReferenceType   = "vnd.docker.reference.type"
+	annotationReferenceDigest = "vnd.docker.reference.digest"
+)
 
 // blobFetcher returns a small blob (index, manifest) by digest.
 type blobFetcher func(ctx context.Context, d digest.Digest) ([]byte, error)
@@ -185,7 +199,12 @@ func manifestsFromIndex(ctx context.Context, fetch blobFetcher, index ocispec.De
 		return nil, fmt.Errorf("index %s: %w", index.Digest, err)
 	}
 	byID := map[string]ocispec.Descriptor{}
+	attestations := map[digest.Digest]ocispec.Descriptor{} // by the manifest they refer to
 	for _, m := range idx.Manifests {
+		if m.Annotations[annotationReferenceType] == "attestation-manifest" {
+			attestations[digest.Digest(m.Annotations[annotationReferenceDigest])] = m
+			continue
+		}
 		if m.Platform == nil {
 			continue
 		}
@@ -206,7 +225,11 @@ func manifestsFromIndex(ctx context.Context, fetch blobFetcher, index ocispec.De
 		if err := json.Unmarshal(mdt, &m); err != nil {
 			return nil, fmt.Errorf("manifest %s (%s): %w", md.Digest, id, err)
 		}
-		out = append(out, PlatformManifest{Platform: *md.Platform, Manifest: md, Config: m.Config})
+		pm := PlatformManifest{Platform: *md.Platform, Manifest: md, Config: m.Config}
+		if a, ok := attestations[md.Digest]; ok {
+			pm.Attestation = &a
+		}
+		out = append(out, pm)
 	}
 	return out, nil
 }

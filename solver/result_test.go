@@ -225,3 +225,29 @@ func TestResultMetaEntries(t *testing.T) {
 		t.Errorf("refs.platforms = %+v", ps)
 	}
 }
+
+func TestManifestsFromIndexWithAttestations(t *testing.T) {
+	f := newFakeLayout(t, amd64)
+	var idx ocispec.Index
+	if err := json.Unmarshal(f.blobs[f.index.Digest], &idx); err != nil {
+		t.Fatal(err)
+	}
+	target := idx.Manifests[0].Digest
+	att := f.put(t, ocispec.MediaTypeImageManifest, ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest})
+	att.Platform = &ocispec.Platform{OS: "unknown", Architecture: "unknown"}
+	att.Annotations = map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": target.String()}
+	idx.Manifests = append(idx.Manifests, att)
+	f.index = f.put(t, ocispec.MediaTypeImageIndex, idx)
+
+	got, err := manifestsFromIndex(context.Background(), f.fetch, f.index, []ocispec.Platform{amd64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Attestation == nil || got[0].Attestation.Digest != att.Digest {
+		t.Fatalf("got %+v, want amd64 with its attestation %s", got, att.Digest)
+	}
+	m := (&Result{BuildPlatform: amd64, Manifests: got}).Metadata()
+	if m.Platforms["linux/amd64"].Attestation != att.Digest {
+		t.Errorf("metadata = %+v", m.Platforms)
+	}
+}

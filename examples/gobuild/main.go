@@ -71,6 +71,8 @@ type config struct {
 	emulation                                      string
 	targets                                        []ocispec.Platform
 	outputs                                        []solver.Output
+	cacheFrom, cacheTo                             []solver.Cache
+	provenance                                     string
 	labels                                         map[string]string
 	indexAnn, manifestAnn                          map[string]string
 }
@@ -80,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	var c config
 	var platformList string
-	var outputs, labels, annotations multiFlag
+	var outputs, labels, annotations, cacheFrom, cacheTo, attests multiFlag
 	fs.StringVar(&c.addr, "addr", "", "buildkitd address (default: $BUILDKIT_HOST, the default socket, or a private buildkitd)")
 	fs.StringVar(&c.context, "context", "", "the Go module to build (default: the hello program in examples/gobuild/testdata/hello)")
 	fs.StringVar(&c.pkg, "package", ".", "the main package, relative to --context")
@@ -93,6 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.noCache, "no-cache", false, "do not use the build cache")
 	fs.BoolVar(&c.verify, "verify", true, "check each image's binary header against its platform before export")
 	fs.StringVar(&c.emulation, "emulation", "allow", "steps that would run under emulation: allow (report), warn or forbid")
+	fs.Var(&cacheFrom, "cache-from", "import build cache, repeatable: type=registry,ref=REF or type=local,src=DIR")
+	fs.Var(&cacheTo, "cache-to", "export build cache, repeatable: type=registry,ref=REF[,mode=max] or type=local,dest=DIR[,mode=max]")
+	fs.Var(&attests, "attest", "attestation: type=provenance[,mode=min|max]")
 	fs.Var(&labels, "label", "image label key=value, repeatable")
 	fs.Var(&annotations, "annotation", "annotation [index:|manifest:]key=value, repeatable (no prefix: both)")
 	fs.StringVar(&c.ldflags, "ldflags", "", "go build -ldflags")
@@ -127,6 +132,40 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	case solver.EmulationAllow, solver.EmulationWarn, solver.EmulationForbid:
 	default:
 		return nil, usageError{fmt.Errorf("--emulation %q: want allow, warn or forbid", c.emulation)}
+	}
+	for _, s := range cacheFrom {
+		cc, err := solver.ParseCache(s, false)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--cache-from: %w", err)}
+		}
+		c.cacheFrom = append(c.cacheFrom, cc)
+	}
+	for _, s := range cacheTo {
+		cc, err := solver.ParseCache(s, true)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--cache-to: %w", err)}
+		}
+		c.cacheTo = append(c.cacheTo, cc)
+	}
+	for _, a := range attests {
+		m, err := keyValues("--attest", strings.Split(a, ","))
+		if err != nil {
+			return nil, usageError{err}
+		}
+		switch m["type"] {
+		case "provenance":
+			c.provenance = "max"
+			if mode, ok := m["mode"]; ok {
+				c.provenance = mode
+			}
+			if c.provenance != "min" && c.provenance != "max" {
+				return nil, usageError{fmt.Errorf("--attest %q: mode=%q: want min or max", a, c.provenance)}
+			}
+		case "sbom":
+			return nil, usageError{fmt.Errorf("--attest %q: SBOM needs a scanner image, which crossllb does not run yet: use type=provenance", a)}
+		default:
+			return nil, usageError{fmt.Errorf("--attest %q: unknown type %q (want provenance)", a, m["type"])}
+		}
 	}
 	if c.labels, err = keyValues("--label", labels); err != nil {
 		return nil, usageError{err}
@@ -256,6 +295,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.sourceDateEpoch != "" {
 		opts = append(opts, solver.WithSourceDateEpoch(created))
 	}
+	if c.provenance != "" {
+		opts = append(opts, solver.WithProvenance(c.provenance))
+	}
+	opts = append(opts, solver.WithCacheFrom(c.cacheFrom...), solver.WithCacheTo(c.cacheTo...))
 	if c.metadataFile != "" {
 		opts = append(opts, solver.WithMetadataFile(c.metadataFile))
 	}
