@@ -74,6 +74,23 @@
 // the namespace per project with [WithCacheNamespace]. The module download
 // sees only go.mod and go.sum, so editing code does not re-run it.
 //
+// # Rust and C
+//
+// [CargoCompile] and [CCompile] follow the same split with Debian's cross
+// gcc. The caller passes every target of the build: one install step,
+// identical for every target and so run once, adds the targets' Debian
+// architectures and installs (apt-get retried on failure) the cross gcc,
+// libc headers and, for Cargo, Debian's rustc, cargo and
+// libstd-rust-dev:<arch> ([WithRustup] uses the builder's rustup instead).
+// cargo build then runs per Rust target with [platforms.Toolchain.CargoEnv]
+// (linker, CC_, AR_, pkg-config sysroot), the registry and git caches
+// shared across targets with locked sharing, and a target directory per
+// triple. Debian has no musl standard library: [WithMusl] needs
+// [WithRustup]. [CargoImage] adds the runtime stage, where
+// [WithAptInstall] and [WithSystemUser] are the few steps that must run
+// under the target platform (a service user owning its data directories,
+// as in the Dockerfiles of Rust services such as Trow).
+//
 // # Image config
 //
 // [ImageConfig] inherits from the base what a Dockerfile stage inherits,

@@ -43,7 +43,15 @@ func (a Artifact) validate() error {
 type RuntimeOption func(*runtimeOptions) error
 
 type runtimeOptions struct {
-	steps [][]string
+	steps []runtimeStep
+}
+
+// runtimeStep is one exec op of the runtime stage; name, when set, is its
+// vertex name instead of its command line.
+type runtimeStep struct {
+	args []string
+	name string
+	env  []string
 }
 
 // WithRun adds a step run in the runtime stage after the artifacts are
@@ -55,7 +63,7 @@ func WithRun(args ...string) RuntimeOption {
 		if len(args) == 0 || args[0] == "" {
 			return fmt.Errorf("WithRun(%q): want a command", args)
 		}
-		o.steps = append(o.steps, append([]string(nil), args...))
+		o.steps = append(o.steps, runtimeStep{args: append([]string(nil), args...)})
 		return nil
 	}
 }
@@ -67,7 +75,7 @@ func WithShell(script string) RuntimeOption {
 		if strings.TrimSpace(script) == "" {
 			return fmt.Errorf("WithShell(%q): empty script", script)
 		}
-		o.steps = append(o.steps, []string{"/bin/sh", "-c", script})
+		o.steps = append(o.steps, runtimeStep{args: []string{"/bin/sh", "-c", script}})
 		return nil
 	}
 }
@@ -116,12 +124,17 @@ func RuntimeStage(base Base, artifacts []Artifact, opts ...RuntimeOption) bk.Sta
 		}
 		st = st.File(fa, on, bk.WithCustomNamef("copy %s (%s)", strings.Join(dests, " "), target))
 	}
-	for _, args := range o.steps {
-		st = st.Run(
-			bk.Args(args),
+	for _, step := range o.steps {
+		name := step.name
+		if name == "" {
+			name = strings.Join(step.args, " ")
+		}
+		runOpts := []bk.RunOption{
+			bk.Args(step.args),
 			on,
-			bk.WithCustomNamef("%s (%s)", strings.Join(args, " "), target),
-		).Root()
+			bk.WithCustomNamef("%s (%s)", name, target),
+		}
+		st = st.Run(append(runOpts, userEnv(step.env)...)...).Root()
 	}
 	return st
 }

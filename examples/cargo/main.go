@@ -1,0 +1,390 @@
+// Command cargo builds a multi-platform image of a Rust program through
+// BuildKit, the fast way: cargo runs on the BuildKit worker's native
+// platform and cross-compiles for every target with Debian's cross gcc as
+// the linker; only the runtime stage (the binary, a system user, its
+// directories, ca-certificates) is built per target. One OCI image index
+// comes out.
+//
+//	go run ./examples/cargo --context DIR --bin NAME \
+//	    --platform linux/amd64,linux/arm64,linux/arm/v7 \
+//	    --user trow:333333 --dir /data/layers --dir /data/scratch --dir /certs \
+//	    --output type=image,name=registry.example.com/app:v1,push=true
+//
+// Without --context it builds its own testdata crate, which prints the
+// architecture it was compiled for and the user it runs as. The image
+// follows the recipe that Rust services such as Trow hand-write in
+// Dockerfiles: compile on $BUILDPLATFORM with CARGO_TARGET_<T>_LINKER,
+// then a debian runtime with a system user (uid/gid 333333) that owns the
+// data directories, USER set, and org.opencontainers.image.* labels.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	bk "github.com/moby/buildkit/client/llb"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/llb"
+	"github.com/crossllb/crossllb/platforms"
+	"github.com/crossllb/crossllb/solver"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	var usage usageError
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &usage):
+		fmt.Fprintf(os.Stderr, "cargo: %v\nRun 'cargo --help' for usage.\n", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "cargo: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// usageError is a bad flag: exit code 2, as flag.ExitOnError would.
+type usageError struct{ error }
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+type config struct {
+	addr, context, bin, builderImage, runtimeImage string
+	metadataFile, progress, cacheNS                string
+	version, revision, source, authors             string
+	noCache, rustup, musl, offline                 bool
+	user                                           llb.SystemUser
+	aptPackages                                    []string
+	targets                                        []ocispec.Platform
+	outputs                                        []solver.Output
+	labels                                         map[string]string
+	indexAnn, manifestAnn                          map[string]string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("cargo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	var platformList, user, aptPackages string
+	var outputs, labels, annotations, dirs multiFlag
+	fs.StringVar(&c.addr, "addr", "", "buildkitd address (default: $BUILDKIT_HOST, the default socket, or a private buildkitd)")
+	fs.StringVar(&c.context, "context", "", "the Cargo project to build (default: the hello crate in examples/cargo/testdata/hello)")
+	fs.StringVar(&c.bin, "bin", "", "the binary to build (cargo build --bin); default hello with the default --context")
+	fs.StringVar(&platformList, "platform", "linux/amd64,linux/arm64,linux/arm/v7", "target platforms, comma-separated")
+	fs.Var(&outputs, "output", "where the index goes, repeatable: type=oci,dest=PATH[,tar=false] or type=image,name=REF,push=true[,registry.insecure=true]")
+	fs.StringVar(&c.builderImage, "builder-image", llb.DefaultCargoBuilder, "Debian-based image used on the build platform: Debian's rustc and cargo are installed in it (with --rustup: an image with rustup)")
+	fs.StringVar(&c.runtimeImage, "runtime-image", "debian:bookworm-slim", "Debian-based base image of the runtime stage, for every target")
+	fs.StringVar(&c.metadataFile, "metadata-file", "", "write build metadata (digests) as JSON to this file")
+	fs.StringVar(&c.progress, "progress", "auto", "progress output: auto, tty, plain, quiet or rawjson")
+	fs.BoolVar(&c.noCache, "no-cache", false, "do not use the build cache")
+	fs.Var(&labels, "label", "image label key=value, repeatable")
+	fs.Var(&annotations, "annotation", "annotation [index:|manifest:]key=value, repeatable (no prefix: both)")
+	fs.StringVar(&user, "user", "", "the system user NAME[:UID[:GID]] the image runs as (default: the binary's name, uid and gid 333333)")
+	fs.Var(&dirs, "dir", "a directory the user owns in the image, repeatable (e.g. /data)")
+	fs.StringVar(&aptPackages, "apt-packages", "ca-certificates", "Debian packages installed in the runtime stage, comma-separated (empty: none)")
+	fs.StringVar(&c.version, "version", "", "org.opencontainers.image.version")
+	fs.StringVar(&c.revision, "revision", "", "org.opencontainers.image.revision (default: the git commit of --context when it is a git work tree)")
+	fs.StringVar(&c.source, "source", "", "org.opencontainers.image.source and .url")
+	fs.StringVar(&c.authors, "authors", "", "org.opencontainers.image.authors")
+	fs.StringVar(&c.cacheNS, "cache-namespace", "", "keys the cargo cache mounts (default: crossllb-cargo/<bin>)")
+	fs.BoolVar(&c.rustup, "rustup", false, "the builder image has rustup: rustup target add instead of Debian's rustc")
+	fs.BoolVar(&c.musl, "musl", false, "build static musl binaries (needs --rustup: Debian's rustc has no musl standard library)")
+	fs.BoolVar(&c.offline, "offline", false, "cargo build --offline")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: cargo [flags]\n\nBuild a multi-platform image of a Rust program, cross-compiled on the BuildKit worker's platform.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Errorf("unexpected argument %q: every input is a flag", fs.Arg(0))}
+	}
+	var err error
+	if c.targets, err = platforms.ParseList(platformList); err != nil {
+		return nil, usageError{fmt.Errorf("--platform: %w", err)}
+	}
+	for _, o := range outputs {
+		out, err := solver.ParseOutput(o)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--output: %w", err)}
+		}
+		c.outputs = append(c.outputs, out)
+	}
+	if c.labels, err = keyValues("--label", labels); err != nil {
+		return nil, usageError{err}
+	}
+	c.indexAnn, c.manifestAnn = map[string]string{}, map[string]string{}
+	for _, a := range annotations {
+		kind, kv := "", a
+		if k, rest, ok := strings.Cut(a, ":"); ok && (k == "index" || k == "manifest") {
+			kind, kv = k, rest
+		}
+		m, err := keyValues("--annotation", []string{kv})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		for k, v := range m {
+			if kind != "manifest" {
+				c.indexAnn[k] = v
+			}
+			if kind != "index" {
+				c.manifestAnn[k] = v
+			}
+		}
+	}
+	if c.context == "" {
+		if c.context, err = defaultContext(); err != nil {
+			return nil, usageError{err}
+		}
+		if c.bin == "" {
+			c.bin = "hello"
+		}
+	}
+	if st, err := os.Stat(filepath.Join(c.context, "Cargo.toml")); err != nil || st.IsDir() {
+		return nil, usageError{fmt.Errorf("--context %s: no Cargo.toml (a Cargo project is needed)", c.context)}
+	}
+	if c.bin == "" {
+		return nil, usageError{errors.New("--bin: the binary to build is required with --context")}
+	}
+	if c.user, err = parseUser(user, c.bin); err != nil {
+		return nil, usageError{err}
+	}
+	c.user.Dirs = dirs
+	if aptPackages != "" {
+		c.aptPackages = strings.Split(aptPackages, ",")
+	}
+	if c.musl && !c.rustup {
+		return nil, usageError{errors.New("--musl needs --rustup: Debian's rustc has no standard library for musl targets")}
+	}
+	return &c, nil
+}
+
+// parseUser parses NAME[:UID[:GID]]; GID defaults to UID, UID to
+// llb.DefaultServiceID, NAME to the binary's name.
+func parseUser(s, bin string) (llb.SystemUser, error) {
+	u := llb.SystemUser{Name: bin, UID: llb.DefaultServiceID, GID: llb.DefaultServiceID}
+	if s == "" {
+		return u, nil
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) > 3 || parts[0] == "" {
+		return u, fmt.Errorf("--user %q: want NAME[:UID[:GID]]", s)
+	}
+	u.Name = parts[0]
+	for i, p := range parts[1:] {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 {
+			return u, fmt.Errorf("--user %q: %q is not a positive number (the user is never root)", s, p)
+		}
+		if i == 0 {
+			u.UID, u.GID = n, n
+		} else {
+			u.GID = n
+		}
+	}
+	return u, nil
+}
+
+func keyValues(flagName string, kvs []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: want key=value", flagName, kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// defaultContext finds the hello crate next to this file.
+func defaultContext() (string, error) {
+	candidates := []string{filepath.Join("examples", "cargo", "testdata", "hello")}
+	if _, file, _, ok := runtime.Caller(0); ok {
+		candidates = append(candidates, filepath.Join(filepath.Dir(file), "testdata", "hello"))
+	}
+	for _, c := range candidates {
+		if _, err := os.Stat(filepath.Join(c, "Cargo.toml")); err == nil {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("--context not given and the default hello crate is not at %s: pass --context DIR", candidates[0])
+}
+
+// gitRevision is the commit checked out in dir, or "" when dir is not in a
+// git work tree (or git is missing).
+func gitRevision(ctx context.Context, dir string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var all []platforms.Toolchain
+	for _, p := range c.targets {
+		tc, err := platforms.ToolchainFor(p)
+		if err != nil {
+			return usageError{fmt.Errorf("--platform: %w", err)}
+		}
+		all = append(all, tc)
+	}
+	cargoOpts := cargoOptions(c)
+	var rtOpts []llb.RuntimeOption
+	if len(c.aptPackages) > 0 {
+		rtOpts = append(rtOpts, llb.WithAptInstall(c.aptPackages...))
+	}
+	rtOpts = append(rtOpts, llb.WithSystemUser(c.user))
+	// Check the flags' values before contacting the daemon, by marshalling
+	// the graphs of the first target. The build platform is not known
+	// yet: any Debian one does for the check.
+	checkBuild := platforms.MustParse("linux/amd64")
+	for _, check := range []bk.State{
+		llb.CargoCompile(bk.Scratch(), llb.Base{Ref: c.builderImage, Platform: checkBuild}, c.bin, all[0], all, cargoOpts...),
+		llb.RuntimeStage(llb.Scratch(all[0].Platform), nil, rtOpts...),
+	} {
+		if _, err := check.Marshal(ctx, bk.Platform(checkBuild)); err != nil {
+			return usageError{err}
+		}
+	}
+	if c.revision == "" {
+		c.revision = gitRevision(ctx, c.context)
+	}
+	absContext, err := filepath.Abs(c.context)
+	if err != nil {
+		return usageError{fmt.Errorf("--context: %w", err)}
+	}
+	contextID := "crossllb-cargo:" + absContext
+
+	cl, err := solver.Connect(ctx, c.addr)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+
+	created := time.Now().UTC()
+	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
+		sec, err := strconv.ParseInt(sde, 10, 64)
+		if err != nil {
+			return usageError{fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970", sde)}
+		}
+		created = time.Unix(sec, 0).UTC()
+	}
+	ann := llb.OCIAnnotations{
+		Created: &created, Title: c.bin, Authors: c.authors,
+		URL: c.source, Source: c.source, Version: c.version, Revision: c.revision,
+	}.Map()
+	indexAnn, manifestAnn := merge(ann, c.indexAnn), merge(ann, c.manifestAnn)
+	labels := merge(ann, c.labels)
+
+	target := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
+		builder, err := llb.ResolveBase(ctx, t.Resolver, c.builderImage, t.Build)
+		if err != nil {
+			return bk.State{}, ocispec.Image{}, fmt.Errorf("--builder-image: %w", err)
+		}
+		base, err := llb.ResolveBase(ctx, t.Resolver, c.runtimeImage, t.Platform)
+		if err != nil {
+			return bk.State{}, ocispec.Image{}, fmt.Errorf("--runtime-image: %w", err)
+		}
+		tc, err := platforms.ToolchainFor(t.Platform)
+		if err != nil {
+			return bk.State{}, ocispec.Image{}, err
+		}
+		// A fixed unique ID keeps the source op identical across targets.
+		src := bk.Local("context", bk.SharedKeyHint(absContext), bk.LocalUniqueID(contextID),
+			bk.ExcludePatterns([]string{".git", "target"}))
+		spec := llb.ImageSpec{Labels: labels, Created: &created, User: c.user.ConfigUser()}
+		st := llb.CargoImage(src, builder, base, c.bin, tc, all, spec, cargoOpts, rtOpts...)
+		return st.Runtime, st.Config, nil
+	}
+
+	opts := []solver.BuildOption{
+		solver.WithLocal("context", c.context),
+		solver.WithOutput(c.outputs...),
+		solver.WithProgress(c.progress, stderr),
+		solver.WithAnnotations(indexAnn, manifestAnn),
+	}
+	if c.noCache {
+		opts = append(opts, solver.WithNoCache())
+	}
+	if c.metadataFile != "" {
+		opts = append(opts, solver.WithMetadataFile(c.metadataFile))
+	}
+	res, err := cl.Build(ctx, c.targets, target, opts...)
+	if err != nil {
+		return err
+	}
+	return printResult(stdout, c, res)
+}
+
+func cargoOptions(c *config) []llb.CargoOption {
+	ns := c.cacheNS
+	if ns == "" {
+		ns = "crossllb-cargo/" + c.bin
+	}
+	opts := []llb.CargoOption{llb.WithCargoCacheNamespace(ns)}
+	if c.rustup {
+		opts = append(opts, llb.WithRustup())
+	}
+	if c.musl {
+		opts = append(opts, llb.WithMusl())
+	}
+	if c.offline {
+		opts = append(opts, llb.WithCargoOffline())
+	}
+	return opts
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func printResult(w io.Writer, c *config, res *solver.Result) error {
+	if len(c.outputs) == 0 {
+		_, err := fmt.Fprintf(w, "built %d platforms on %s (no --output: nothing exported)\n", len(c.targets), platforms.Format(res.BuildPlatform))
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "index\t%s\t%s\n", res.Index.Digest, c.outputs[0])
+	for _, m := range res.Manifests {
+		fmt.Fprintf(tw, "%s\t%s\n", platforms.Format(m.Platform), m.Manifest.Digest)
+	}
+	return tw.Flush()
+}

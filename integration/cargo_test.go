@@ -1,0 +1,385 @@
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/moby/buildkit/client"
+	bk "github.com/moby/buildkit/client/llb"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/llb"
+	"github.com/crossllb/crossllb/platforms"
+	"github.com/crossllb/crossllb/solver"
+)
+
+// The hello crate prints std::env::consts::OS/ARCH and its uid and gid.
+var cargoTargets = []struct{ platform, output string }{
+	{"linux/amd64", "hello from linux/x86_64 uid=333333 gid=333333"},
+	{"linux/arm64", "hello from linux/aarch64 uid=333333 gid=333333"},
+	{"linux/arm/v7", "hello from linux/arm uid=333333 gid=333333"},
+}
+
+// The C program prints what its compiler's macros say.
+var cTargets = []struct{ platform, output string }{
+	{"linux/amd64", "hello from C on x86_64"},
+	{"linux/arm64", "hello from C on aarch64"},
+	{"linux/arm/v7", "hello from C on armv7 hard-float"},
+}
+
+const (
+	cargoBinary = "usr/local/bin/hello"
+	serviceUser = "333333:333333"
+)
+
+var serviceDirs = []string{"data/layers", "data/scratch", "certs"}
+
+// buildCargoExample builds examples/cargo into a temporary directory.
+func buildCargoExample(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cargo")
+	cmd := exec.Command("go", "build", "-o", bin, "../examples/cargo")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building examples/cargo: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func runCargoExample(t *testing.T, ctx context.Context, bin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--addr", buildkitHost(t), "--progress", "plain"}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// runAs runs argv in image for platform p as user (uid:gid), emulated when
+// foreign, and returns what it printed on stdout. Unlike runOn, the
+// command does not run as root: the output directory is world-writable.
+func runAs(t *testing.T, ctx context.Context, c *solver.Client, image string, p ocispec.Platform, user string, argv ...string) string {
+	t.Helper()
+	outDir := bk.Scratch().File(bk.Mkdir("/o", 0o777))
+	st := bk.Image(image, bk.Platform(p)).
+		Run(bk.Args(append([]string{"/bin/sh", "-c", `"$@" > /out/stdout`, "sh"}, argv...)), bk.Platform(p), bk.User(user), bk.IgnoreCache,
+			bk.WithCustomNamef("run %s as %s on %s", strings.Join(argv, " "), user, platforms.Format(p))).
+		AddMount("/out", outDir, bk.SourcePath("/o"))
+	def, err := st.Marshal(ctx, bk.Platform(p))
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	dir := t.TempDir()
+	_, err = c.BuildKit().Solve(ctx, def, client.SolveOpt{
+		Exports: []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: dir}},
+	}, nil)
+	if err != nil {
+		t.Fatalf("running %v as %s in %s for %s: %v", argv, user, image, platforms.Format(p), err)
+	}
+	dt, err := os.ReadFile(filepath.Join(dir, "o", "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(dt))
+}
+
+// imageEntries returns the tar headers of the image's flattened
+// filesystem, by path without leading "./" or "/", and the content of
+// the file want.
+func imageEntries(t *testing.T, img v1.Image, want string) (map[string]*tar.Header, []byte) {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	hs := map[string]*tar.Header{}
+	var content []byte
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return hs, content
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(h.Name, "./"), "/"), "/")
+		hs[p] = h
+		if p == want {
+			if content, err = io.ReadAll(tr); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestCargoExampleThreePlatforms builds the hello crate with examples/cargo
+// for amd64, arm64 and arm/v7 (gnu), pushes the index to the local
+// registry, and checks each image: it runs under its platform as the
+// non-root service user and prints its architecture; the binary's ELF
+// header matches the platform (arm/v7 hard-float); the OCI labels and
+// annotations are there; the service directories are owned by the user.
+func TestCargoExampleThreePlatforms(t *testing.T) {
+	ctx := testContext(t, 40*time.Minute)
+	bin := buildCargoExample(t)
+	tag := fmt.Sprintf("%s/crossllb-test/cargo-hello:%d", registryAddr(t), time.Now().UnixNano())
+	metaPath := filepath.Join(t.TempDir(), "meta.json")
+	var ps []string
+	for _, c := range cargoTargets {
+		ps = append(ps, c.platform)
+	}
+	args := []string{"--platform", strings.Join(ps, ","),
+		"--user", "trow:333333", "--dir", "/data/layers", "--dir", "/data/scratch", "--dir", "/certs",
+		"--version", "1.2.3", "--revision", "0123abcd", "--source", "https://example.com/hello",
+		"--authors", "crossllb tests", "--label", "com.example.extra=yes",
+		"--annotation", "index:com.example.index=yes",
+		"--output", "type=image,name=" + tag + ",push=true,registry.insecure=true", "--metadata-file", metaPath}
+	if _, errOut, err := runCargoExample(t, ctx, bin, args...); err != nil {
+		t.Fatalf("examples/cargo %v: %v\n%s", args, err, lastLines(errOut, 60))
+	} else {
+		// cargo ran on the build platform for every target.
+		for _, c := range cargoTargets {
+			tc, _ := platforms.ToolchainFor(platforms.MustParse(c.platform))
+			if !strings.Contains(errOut, "cargo build --bin hello ("+c.platform+", "+tc.RustTarget+")") {
+				t.Errorf("the build log has no cargo build step for %s", c.platform)
+			}
+			// The base image may already have ca-certificates: check that
+			// the runtime step ran for the target, not only the file.
+			if !strings.Contains(errOut, "apt-get install ca-certificates ("+c.platform+")") {
+				t.Errorf("the build log has no runtime apt step for %s", c.platform)
+			}
+		}
+	}
+	meta := readMetadata(t, metaPath)
+	ref, err := name.ParseReference(tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(ref, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatalf("pulling %s: %v", tag, err)
+	}
+	if err := validate.Index(idx); err != nil {
+		t.Fatalf("validate.Index: %v", err)
+	}
+	if d, _ := idx.Digest(); d.String() != meta.ImageDigest.String() {
+		t.Errorf("index digest %s, metadata says %s", d, meta.ImageDigest)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAnn := map[string]string{
+		ocispec.AnnotationTitle:    "hello",
+		ocispec.AnnotationVersion:  "1.2.3",
+		ocispec.AnnotationRevision: "0123abcd",
+		ocispec.AnnotationSource:   "https://example.com/hello",
+		ocispec.AnnotationURL:      "https://example.com/hello",
+		ocispec.AnnotationAuthors:  "crossllb tests",
+	}
+	checkKeys := func(what string, got map[string]string, want map[string]string) {
+		t.Helper()
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %q, want %q", what, k, got[k], v)
+			}
+		}
+		if _, err := time.Parse(time.RFC3339, got[ocispec.AnnotationCreated]); err != nil {
+			t.Errorf("%s: %s = %q, want an RFC 3339 time", what, ocispec.AnnotationCreated, got[ocispec.AnnotationCreated])
+		}
+	}
+	checkKeys("index annotations", im.Annotations, merged(wantAnn, map[string]string{"com.example.index": "yes"}))
+	if len(im.Manifests) != len(cargoTargets) {
+		t.Fatalf("index has %d manifests, want %d", len(im.Manifests), len(cargoTargets))
+	}
+
+	c := connect(t, ctx)
+	for i, want := range cargoTargets {
+		desc := im.Manifests[i]
+		p := platforms.MustParse(want.platform)
+		t.Run(strings.ReplaceAll(want.platform, "/", "_"), func(t *testing.T) {
+			if desc.Platform == nil || platforms.Format(ocispec.Platform{OS: desc.Platform.OS, Architecture: desc.Platform.Architecture, Variant: desc.Platform.Variant}) != want.platform {
+				t.Fatalf("manifest %d is for %v, want %s", i, desc.Platform, want.platform)
+			}
+			img, err := idx.Image(desc.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := img.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkKeys("manifest annotations", m.Annotations, wantAnn)
+			var cfg ocispec.Image
+			raw, err := img.RawConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(raw, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			checkKeys("config labels", cfg.Config.Labels, merged(wantAnn, map[string]string{"com.example.extra": "yes"}))
+			if cfg.Config.User != serviceUser {
+				t.Errorf("config User %q, want %q", cfg.Config.User, serviceUser)
+			}
+			if got := strings.Join(cfg.Config.Entrypoint, " "); got != "/"+cargoBinary {
+				t.Errorf("entrypoint %q", got)
+			}
+
+			hs, binary := imageEntries(t, img, cargoBinary)
+			if binary == nil {
+				t.Fatalf("%s is not in the image", cargoBinary)
+			}
+			tc, err := platforms.ToolchainFor(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h, err := tc.CheckELF(bytes.NewReader(binary)); err != nil {
+				t.Errorf("%s: %v", want.platform, err)
+			} else if want.platform == "linux/arm/v7" && h.Float != platforms.FloatHard {
+				t.Errorf("arm/v7 binary is %s, want hard-float", h.Float)
+			}
+			for _, d := range serviceDirs {
+				h, ok := hs[d]
+				if !ok {
+					t.Errorf("/%s is not in the image", d)
+					continue
+				}
+				if h.Typeflag != tar.TypeDir || fmt.Sprintf("%d:%d", h.Uid, h.Gid) != serviceUser {
+					t.Errorf("/%s: type %c owner %d:%d, want a directory owned by %s", d, h.Typeflag, h.Uid, h.Gid, serviceUser)
+				}
+			}
+			if _, ok := hs["usr/share/ca-certificates"]; !ok {
+				t.Error("ca-certificates is not installed")
+			}
+
+			image := ref.Context().Digest(desc.Digest.String()).String()
+			if out := runAs(t, ctx, c, image, p, cfg.Config.User, "/"+cargoBinary); out != want.output {
+				t.Errorf("%s printed %q, want %q", want.platform, out, want.output)
+			}
+			// The user exists in the image under its name.
+			if out := runOn(t, ctx, c, image, p, "id", "trow"); out != "uid=333333(trow) gid=333333(trow) groups=333333(trow)" {
+				t.Errorf("id trow = %q", out)
+			}
+		})
+	}
+}
+
+// TestCargoExampleMuslNeedsRustup: Debian's rustc cannot build musl
+// targets; the example says so as a usage error before building anything.
+func TestCargoExampleMuslNeedsRustup(t *testing.T) {
+	ctx := testContext(t, 5*time.Minute)
+	bin := buildCargoExample(t)
+	_, errOut, err := runCargoExample(t, ctx, bin, "--platform", "linux/arm64", "--musl")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("--musl without --rustup: err = %v, want exit code 2\n%s", err, errOut)
+	}
+	if !strings.Contains(errOut, "musl") || !strings.Contains(errOut, "--rustup") {
+		t.Errorf("error does not explain: %s", errOut)
+	}
+}
+
+// TestCProgramThreePlatforms cross-compiles a C program with make and
+// Debian's cross gcc on the build platform for amd64, arm64 and arm/v7,
+// pushes the index, and runs each image under its platform.
+func TestCProgramThreePlatforms(t *testing.T) {
+	ctx := testContext(t, 30*time.Minute)
+	c := connect(t, ctx)
+	var targets []ocispec.Platform
+	var all []platforms.Toolchain
+	for _, ct := range cTargets {
+		p := platforms.MustParse(ct.platform)
+		targets = append(targets, p)
+		tc, err := platforms.ToolchainFor(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, tc)
+	}
+	tag := fmt.Sprintf("%s/crossllb-test/c-hello:%d", registryAddr(t), time.Now().UnixNano())
+	var log bytes.Buffer
+	res, err := c.Build(ctx, targets, func(ctx context.Context, tg solver.Target) (bk.State, ocispec.Image, error) {
+		builder, err := llb.ResolveBase(ctx, tg.Resolver, "debian:bookworm-slim", tg.Build)
+		if err != nil {
+			return bk.State{}, ocispec.Image{}, err
+		}
+		base, err := llb.ResolveBase(ctx, tg.Resolver, "debian:bookworm-slim", tg.Platform)
+		if err != nil {
+			return bk.State{}, ocispec.Image{}, err
+		}
+		tc, err := platforms.ToolchainFor(tg.Platform)
+		if err != nil {
+			return bk.State{}, ocispec.Image{}, err
+		}
+		src := bk.Local("context", bk.LocalUniqueID("crossllb-integration-cprog"))
+		compile := llb.CCompile(src, builder, "hello", tc, all, llb.WithCEnv("CFLAGS=-O2"))
+		rt := llb.RuntimeStage(base, []llb.Artifact{{From: compile, Path: "/hello", Dest: "/usr/local/bin/hello-c", Mode: 0o755}})
+		return rt, llb.ImageConfig(base, llb.ImageSpec{Entrypoint: []string{"/usr/local/bin/hello-c"}}), nil
+	}, solver.WithLocal("context", "../examples/cargo/testdata/cprog"),
+		solver.WithOutput(solver.Registry(tag, solver.Insecure())),
+		solver.WithProgress("plain", &log))
+	if err != nil {
+		t.Fatalf("building the C program: %v\n%s", err, lastLines(log.String(), 60))
+	}
+	for _, ct := range cTargets {
+		tc, _ := platforms.ToolchainFor(platforms.MustParse(ct.platform))
+		if !strings.Contains(log.String(), "make ("+ct.platform+", "+tc.GNUTriple+")") {
+			t.Errorf("the build log has no make step for %s", ct.platform)
+		}
+	}
+	if len(res.Manifests) != len(cTargets) {
+		t.Fatalf("%d manifests, want %d", len(res.Manifests), len(cTargets))
+	}
+	ref, err := name.ParseReference(tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ct := range cTargets {
+		m := res.Manifests[i]
+		t.Run(strings.ReplaceAll(ct.platform, "/", "_"), func(t *testing.T) {
+			if got := platforms.Format(m.Platform); got != ct.platform {
+				t.Fatalf("manifest %d is for %s, want %s", i, got, ct.platform)
+			}
+			dref := ref.Context().Digest(m.Manifest.Digest.String())
+			img, err := remote.Image(dref, remote.WithContext(ctx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, binary := imageEntries(t, img, "usr/local/bin/hello-c")
+			tc, _ := platforms.ToolchainFor(m.Platform)
+			if h, err := tc.CheckELF(bytes.NewReader(binary)); err != nil {
+				t.Errorf("%s: %v", ct.platform, err)
+			} else if ct.platform == "linux/arm/v7" && h.Float != platforms.FloatHard {
+				t.Errorf("arm/v7 binary is %s, want hard-float", h.Float)
+			}
+			if out := runOn(t, ctx, c, dref.String(), m.Platform, "/usr/local/bin/hello-c"); out != ct.output {
+				t.Errorf("%s printed %q, want %q", ct.platform, out, ct.output)
+			}
+		})
+	}
+}
+
+func merged(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
