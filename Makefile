@@ -36,3 +36,9 @@ demo: setup
 		--output type=oci,dest=$(OUT)/hello.tar \
 		--metadata-file $(OUT)/hello.json \
 		--progress plain
+
+# Library overhead (graph construction and marshalling for 1, 4, 16
+# targets). The side-by-side comparison with the Dockerfile frontend,
+# emulation and ko is issue 7, not written yet.
+bench: setup
+	$(GO) test -run XXX -bench . -benchmem ./llb/
