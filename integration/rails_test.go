@@ -131,3 +131,28 @@ func TestEmulationGuardForbidsEmulatedCompile(t *testing.T) {
 		t.Errorf("the refusal took %v: it should come before any step runs", d)
 	}
 }
+
+// A runtime step for a platform the daemon has no emulator for is refused
+// before solving, with what to do, instead of "exec format error".
+func TestUnrunnablePlatformIsReportedBeforeSolving(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 5*time.Minute)
+	c := connect(t, ctx)
+	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
+		builder, err := llb.ResolveBase(ctx, t.Resolver, "golang:1.26-bookworm", t.Build)
+		if err != nil {
+			return bk.State{}, ocispec.Image{}, err
+		}
+		tc, err := platforms.ToolchainFor(t.Platform)
+		if err != nil {
+			return bk.State{}, ocispec.Image{}, err
+		}
+		st := llb.GoImage(bk.Local("context", bk.LocalUniqueID("crossllb-rails-hello")), builder, llb.Scratch(t.Platform), tc,
+			llb.ImageSpec{}, []llb.GoOption{llb.WithOutputName("hello")}, llb.WithRun("/usr/local/bin/hello"))
+		return st.Runtime, st.Config, nil
+	}
+	_, err := c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/mips64le")}, fn, solver.WithLocal("context", helloDir(t)))
+	if err == nil || !strings.Contains(err.Error(), "cannot run linux/mips64le steps") || !strings.Contains(err.Error(), "binfmt_misc") {
+		t.Fatalf("a mips64le runtime step without an emulator: %v", err)
+	}
+}

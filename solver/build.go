@@ -213,10 +213,14 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 	if dirs > 1 {
 		return nil, errors.New("build: at most one OCI directory output per build (BuildKit exports one OCI store per session)")
 	}
-	build, err := c.BuildPlatform(ctx)
+	workers, err := c.Workers(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if len(workers) == 0 || len(workers[0].Platforms) == 0 {
+		return nil, fmt.Errorf("buildkitd at %s reports no worker platforms", c.addr)
+	}
+	build := workers[0].Platforms[0]
 
 	var stagedOuts []*staged
 	defer func() {
@@ -277,6 +281,9 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 			return nil, err
 		}
 		emulated = slices.Concat(steps...)
+		if err := runnable(emulated, workers); err != nil {
+			return nil, err
+		}
 		if o.emulation == EmulationForbid {
 			if bad := forbiddenSteps(emulated); len(bad) > 0 {
 				return nil, fmt.Errorf("%d step(s) would run under emulation on %s, and the emulation policy is forbid (run them on the build platform, or mark them solver.AllowEmulation()):\n  %s",

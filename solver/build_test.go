@@ -119,3 +119,16 @@ func TestBuildRejectsBadRequestsBeforeSolving(t *testing.T) {
 		}
 	}
 }
+
+func TestRunnable(t *testing.T) {
+	workers := []Worker{{Platforms: []ocispec.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}}}
+	ok := []EmulatedStep{{Platform: ocispec.Platform{OS: "linux", Architecture: "arm64"}, Name: "useradd"}}
+	if err := runnable(ok, workers); err != nil {
+		t.Errorf("arm64 step on a worker with arm64: %v", err)
+	}
+	bad := append(ok, EmulatedStep{Target: ocispec.Platform{OS: "linux", Architecture: "mips64le"}, Platform: ocispec.Platform{OS: "linux", Architecture: "mips64le"}, Name: "mkdir /data"})
+	err := runnable(bad, workers)
+	if err == nil || !strings.Contains(err.Error(), "cannot run linux/mips64le steps") || !strings.Contains(err.Error(), "it runs linux/amd64, linux/arm64") || !strings.Contains(err.Error(), "mkdir /data") {
+		t.Errorf("mips64le step on a worker without it: %v", err)
+	}
+}

@@ -105,3 +105,27 @@ func forbiddenSteps(steps []EmulatedStep) []string {
 	}
 	return out
 }
+
+// runnable checks that the daemon can run every emulated step at all: a
+// platform with no QEMU handler registered would otherwise fail deep in the
+// solve with "exec format error".
+func runnable(steps []EmulatedStep, workers []Worker) error {
+	can := map[string]bool{}
+	var list []string
+	for _, w := range workers {
+		for _, p := range w.Platforms {
+			id := platforms.Format(p)
+			if !can[id] {
+				can[id] = true
+				list = append(list, id)
+			}
+		}
+	}
+	for _, s := range steps {
+		if id := platforms.Format(s.Platform); !can[id] {
+			return fmt.Errorf("%s (image %s): buildkitd cannot run %s steps: no emulator is registered for it (it runs %s); register QEMU's binfmt_misc handler for it (hack/setup does so for arm64, arm, riscv64, ppc64le, s390x), or drop the step or the platform",
+				s, platforms.Format(s.Target), id, strings.Join(list, ", "))
+		}
+	}
+	return nil
+}
