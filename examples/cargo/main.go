@@ -24,82 +24,45 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
-	"text/tabwriter"
-	"time"
 
 	bk "github.com/moby/buildkit/client/llb"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/crossllb/crossllb/examples/internal/buildflags"
 	"github.com/crossllb/crossllb/llb"
 	"github.com/crossllb/crossllb/platforms"
 	"github.com/crossllb/crossllb/solver"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	var usage usageError
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-	case errors.As(err, &usage):
-		fmt.Fprintf(os.Stderr, "cargo: %v\nRun 'cargo --help' for usage.\n", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintf(os.Stderr, "cargo: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-// usageError is a bad flag: exit code 2, as flag.ExitOnError would.
-type usageError struct{ error }
-
-// multiFlag collects a repeatable flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+func main() { buildflags.Main("cargo", run) }
 
 type config struct {
-	addr, context, bin, builderImage, runtimeImage string
-	metadataFile, progress, cacheNS                string
-	version, revision, source, authors             string
-	noCache, rustup, musl, offline                 bool
-	user                                           llb.SystemUser
-	aptPackages                                    []string
-	targets                                        []ocispec.Platform
-	outputs                                        []solver.Output
-	labels                                         map[string]string
-	indexAnn, manifestAnn                          map[string]string
+	*buildflags.Common
+	context, bin, builderImage, runtimeImage string
+	cacheNS                                  string
+	version, revision, source, authors       string
+	rustup, musl, offline                    bool
+	user                                     llb.SystemUser
+	aptPackages                              []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("cargo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var c config
-	var platformList, user, aptPackages string
-	var outputs, labels, annotations, dirs multiFlag
-	fs.StringVar(&c.addr, "addr", "", "buildkitd address (default: $BUILDKIT_HOST, the default socket, or a private buildkitd)")
+	c := config{Common: buildflags.Register(fs, "linux/amd64,linux/arm64,linux/arm/v7")}
+	var user, aptPackages string
+	var dirs buildflags.Multi
 	fs.StringVar(&c.context, "context", "", "the Cargo project to build (default: the hello crate in examples/cargo/testdata/hello)")
 	fs.StringVar(&c.bin, "bin", "", "the binary to build (cargo build --bin); default hello with the default --context")
-	fs.StringVar(&platformList, "platform", "linux/amd64,linux/arm64,linux/arm/v7", "target platforms, comma-separated")
-	fs.Var(&outputs, "output", "where the index goes, repeatable: type=oci,dest=PATH[,tar=false] or type=image,name=REF,push=true[,registry.insecure=true]")
 	fs.StringVar(&c.builderImage, "builder-image", llb.DefaultCargoBuilder, "Debian-based image used on the build platform: Debian's rustc and cargo are installed in it (with --rustup: an image with rustup)")
 	fs.StringVar(&c.runtimeImage, "runtime-image", "debian:bookworm-slim", "Debian-based base image of the runtime stage, for every target")
-	fs.StringVar(&c.metadataFile, "metadata-file", "", "write build metadata (digests) as JSON to this file")
-	fs.StringVar(&c.progress, "progress", "auto", "progress output: auto, tty, plain, quiet or rawjson")
-	fs.BoolVar(&c.noCache, "no-cache", false, "do not use the build cache")
-	fs.Var(&labels, "label", "image label key=value, repeatable")
-	fs.Var(&annotations, "annotation", "annotation [index:|manifest:]key=value, repeatable (no prefix: both)")
 	fs.StringVar(&user, "user", "", "the system user NAME[:UID[:GID]] the image runs as (default: the binary's name, uid and gid 333333)")
 	fs.Var(&dirs, "dir", "a directory the user owns in the image, repeatable (e.g. /data)")
 	fs.StringVar(&aptPackages, "apt-packages", "ca-certificates", "Debian packages installed in the runtime stage, comma-separated (empty: none)")
@@ -119,67 +82,38 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, usageError{err}
+		return nil, buildflags.UsageError{Err: err}
 	}
 	if fs.NArg() > 0 {
-		return nil, usageError{fmt.Errorf("unexpected argument %q: every input is a flag", fs.Arg(0))}
+		return nil, buildflags.UsageError{Err: fmt.Errorf("unexpected argument %q: every input is a flag", fs.Arg(0))}
+	}
+	if err := c.Common.Parse(); err != nil {
+		return nil, err
 	}
 	var err error
-	if c.targets, err = platforms.ParseList(platformList); err != nil {
-		return nil, usageError{fmt.Errorf("--platform: %w", err)}
-	}
-	for _, o := range outputs {
-		out, err := solver.ParseOutput(o)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--output: %w", err)}
-		}
-		c.outputs = append(c.outputs, out)
-	}
-	if c.labels, err = keyValues("--label", labels); err != nil {
-		return nil, usageError{err}
-	}
-	c.indexAnn, c.manifestAnn = map[string]string{}, map[string]string{}
-	for _, a := range annotations {
-		kind, kv := "", a
-		if k, rest, ok := strings.Cut(a, ":"); ok && (k == "index" || k == "manifest") {
-			kind, kv = k, rest
-		}
-		m, err := keyValues("--annotation", []string{kv})
-		if err != nil {
-			return nil, usageError{err}
-		}
-		for k, v := range m {
-			if kind != "manifest" {
-				c.indexAnn[k] = v
-			}
-			if kind != "index" {
-				c.manifestAnn[k] = v
-			}
-		}
-	}
 	if c.context == "" {
 		if c.context, err = defaultContext(); err != nil {
-			return nil, usageError{err}
+			return nil, buildflags.UsageError{Err: err}
 		}
 		if c.bin == "" {
 			c.bin = "hello"
 		}
 	}
 	if st, err := os.Stat(filepath.Join(c.context, "Cargo.toml")); err != nil || st.IsDir() {
-		return nil, usageError{fmt.Errorf("--context %s: no Cargo.toml (a Cargo project is needed)", c.context)}
+		return nil, buildflags.UsageError{Err: fmt.Errorf("--context %s: no Cargo.toml (a Cargo project is needed)", c.context)}
 	}
 	if c.bin == "" {
-		return nil, usageError{errors.New("--bin: the binary to build is required with --context")}
+		return nil, buildflags.UsageError{Err: errors.New("--bin: the binary to build is required with --context")}
 	}
 	if c.user, err = parseUser(user, c.bin); err != nil {
-		return nil, usageError{err}
+		return nil, buildflags.UsageError{Err: err}
 	}
 	c.user.Dirs = dirs
 	if aptPackages != "" {
 		c.aptPackages = strings.Split(aptPackages, ",")
 	}
 	if c.musl && !c.rustup {
-		return nil, usageError{errors.New("--musl needs --rustup: Debian's rustc has no standard library for musl targets")}
+		return nil, buildflags.UsageError{Err: errors.New("--musl needs --rustup: Debian's rustc has no standard library for musl targets")}
 	}
 	return &c, nil
 }
@@ -208,18 +142,6 @@ func parseUser(s, bin string) (llb.SystemUser, error) {
 		}
 	}
 	return u, nil
-}
-
-func keyValues(flagName string, kvs []string) (map[string]string, error) {
-	m := map[string]string{}
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("%s %q: want key=value", flagName, kv)
-		}
-		m[k] = v
-	}
-	return m, nil
 }
 
 // defaultContext finds the hello crate next to this file.
@@ -252,10 +174,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var all []platforms.Toolchain
-	for _, p := range c.targets {
+	for _, p := range c.Targets {
 		tc, err := platforms.ToolchainFor(p)
 		if err != nil {
-			return usageError{fmt.Errorf("--platform: %w", err)}
+			return buildflags.UsageError{Err: fmt.Errorf("--platform: %w", err)}
 		}
 		all = append(all, tc)
 	}
@@ -274,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		llb.RuntimeStage(llb.Scratch(all[0].Platform), nil, rtOpts...),
 	} {
 		if _, err := check.Marshal(ctx, bk.Platform(checkBuild)); err != nil {
-			return usageError{err}
+			return buildflags.UsageError{Err: err}
 		}
 	}
 	if c.revision == "" {
@@ -282,30 +204,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	absContext, err := filepath.Abs(c.context)
 	if err != nil {
-		return usageError{fmt.Errorf("--context: %w", err)}
+		return buildflags.UsageError{Err: fmt.Errorf("--context: %w", err)}
 	}
 	contextID := "crossllb-cargo:" + absContext
 
-	cl, err := solver.Connect(ctx, c.addr)
+	cl, err := solver.Connect(ctx, c.Addr)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 
-	created := time.Now().UTC()
-	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
-		sec, err := strconv.ParseInt(sde, 10, 64)
-		if err != nil {
-			return usageError{fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970", sde)}
-		}
-		created = time.Unix(sec, 0).UTC()
-	}
+	created := c.Created()
 	ann := llb.OCIAnnotations{
 		Created: &created, Title: c.bin, Authors: c.authors,
 		URL: c.source, Source: c.source, Version: c.version, Revision: c.revision,
 	}.Map()
-	indexAnn, manifestAnn := merge(ann, c.indexAnn), merge(ann, c.manifestAnn)
-	labels := merge(ann, c.labels)
+	labels := maps.Clone(ann)
+	maps.Copy(labels, c.Labels)
 
 	target := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
 		builder, err := llb.ResolveBase(ctx, t.Resolver, c.builderImage, t.Build)
@@ -328,23 +243,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return st.Runtime, st.Config, nil
 	}
 
-	opts := []solver.BuildOption{
-		solver.WithLocal("context", c.context),
-		solver.WithOutput(c.outputs...),
-		solver.WithProgress(c.progress, stderr),
-		solver.WithAnnotations(indexAnn, manifestAnn),
-	}
-	if c.noCache {
-		opts = append(opts, solver.WithNoCache())
-	}
-	if c.metadataFile != "" {
-		opts = append(opts, solver.WithMetadataFile(c.metadataFile))
-	}
-	res, err := cl.Build(ctx, c.targets, target, opts...)
+	opts := append(c.Options(stderr, ann, llb.CargoBinaryDir+"/"+c.bin), solver.WithLocal("context", c.context))
+	res, err := cl.Build(ctx, c.Targets, target, opts...)
 	if err != nil {
 		return err
 	}
-	return printResult(stdout, c, res)
+	return c.PrintResult(stdout, res)
 }
 
 func cargoOptions(c *config) []llb.CargoOption {
@@ -363,28 +267,4 @@ func cargoOptions(c *config) []llb.CargoOption {
 		opts = append(opts, llb.WithCargoOffline())
 	}
 	return opts
-}
-
-func merge(a, b map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
-}
-
-func printResult(w io.Writer, c *config, res *solver.Result) error {
-	if len(c.outputs) == 0 {
-		_, err := fmt.Fprintf(w, "built %d platforms on %s (no --output: nothing exported)\n", len(c.targets), platforms.Format(res.BuildPlatform))
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "index\t%s\t%s\n", res.Index.Digest, c.outputs[0])
-	for _, m := range res.Manifests {
-		fmt.Fprintf(tw, "%s\t%s\n", platforms.Format(m.Platform), m.Manifest.Digest)
-	}
-	return tw.Flush()
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/crossllb/crossllb/llb"
+
+	"github.com/crossllb/crossllb/examples/internal/buildflags"
 )
 
 // Bad input fails before any daemon is contacted, as a usage error (exit
@@ -35,7 +37,7 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 	} {
 		var stderr bytes.Buffer
 		err := run(context.Background(), tc.args, &bytes.Buffer{}, &stderr)
-		var usage usageError
+		var usage buildflags.UsageError
 		if !errors.As(err, &usage) {
 			t.Errorf("run(%q) = %v, want a usage error", tc.args, err)
 			continue

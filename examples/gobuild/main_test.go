@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/crossllb/crossllb/examples/internal/buildflags"
 )
 
 // Bad input fails before any daemon is contacted, as a usage error (exit
@@ -29,11 +31,16 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"--context", dir}, "no go.mod"},
 		{[]string{"--package", "../escape"}, "--package"},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"--emulation", "sometimes"}, `--emulation "sometimes"`},
+		{[]string{"--source-date-epoch", "yesterday"}, "--source-date-epoch"},
+		{[]string{"--cache-to", "type=gha"}, `--cache-to: cache "type=gha": unknown type`},
+		{[]string{"--attest", "type=sbom"}, "SBOM needs a scanner image"},
+		{[]string{"--attest", "type=provenance,mode=all"}, `mode="all"`},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
 		var stderr bytes.Buffer
 		err := run(context.Background(), tc.args, &bytes.Buffer{}, &stderr)
-		var usage usageError
+		var usage buildflags.UsageError
 		if !errors.As(err, &usage) {
 			t.Errorf("run(%q) = %v, want a usage error", tc.args, err)
 			continue
@@ -57,13 +64,13 @@ func TestAnnotationPrefixes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.indexAnn["a"] != "1" || c.indexAnn["c"] != "3" || c.indexAnn["b"] != "" {
-		t.Errorf("index annotations = %v", c.indexAnn)
+	if c.IndexAnnotations["a"] != "1" || c.IndexAnnotations["c"] != "3" || c.IndexAnnotations["b"] != "" {
+		t.Errorf("index annotations = %v", c.IndexAnnotations)
 	}
-	if c.manifestAnn["b"] != "2" || c.manifestAnn["c"] != "3" || c.manifestAnn["a"] != "" {
-		t.Errorf("manifest annotations = %v", c.manifestAnn)
+	if c.ManifestAnnotations["b"] != "2" || c.ManifestAnnotations["c"] != "3" || c.ManifestAnnotations["a"] != "" {
+		t.Errorf("manifest annotations = %v", c.ManifestAnnotations)
 	}
-	if len(c.targets) != 3 || c.context == "" {
-		t.Errorf("defaults: targets %v, context %q", c.targets, c.context)
+	if len(c.Targets) != 3 || c.context == "" {
+		t.Errorf("defaults: targets %v, context %q", c.Targets, c.context)
 	}
 }

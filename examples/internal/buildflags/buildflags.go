@@ -1,0 +1,258 @@
+// Package buildflags holds the flags every crossllb example shares, in
+// buildx's conventions (--platform, --output, --progress, --metadata-file,
+// --cache-from/--cache-to, --attest...), and turns them into solver options.
+// Copy it along with an example.
+package buildflags
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/platforms"
+	"github.com/crossllb/crossllb/solver"
+)
+
+// UsageError is a bad flag: exit code 2, as flag.ExitOnError would.
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// Usagef returns a UsageError.
+func Usagef(format string, a ...any) error { return UsageError{fmt.Errorf(format, a...)} }
+
+// Main runs run with a context cancelled by SIGINT/SIGTERM and exits like a
+// command-line tool: 0, 1 on failure, 2 on a usage error.
+func Main(name string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	var usage UsageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &usage):
+		fmt.Fprintf(os.Stderr, "%s: %v\nRun '%s --help' for usage.\n", name, err, name)
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+// Multi collects a repeatable flag.
+type Multi []string
+
+func (m *Multi) String() string     { return strings.Join(*m, ",") }
+func (m *Multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// Common are the shared flags, parsed.
+type Common struct {
+	Addr                string
+	Targets             []ocispec.Platform
+	Outputs             []solver.Output
+	MetadataFile        string
+	Progress            string
+	NoCache, Verify     bool
+	Emulation           solver.EmulationPolicy
+	Labels              map[string]string
+	IndexAnnotations    map[string]string
+	ManifestAnnotations map[string]string
+	CacheFrom, CacheTo  []solver.Cache
+	Provenance          string
+	// Epoch is --source-date-epoch (default $SOURCE_DATE_EPOCH), if set.
+	Epoch *time.Time
+
+	platformList, emulation, epoch                       string
+	outputs, labels, annotations, cacheFrom, cacheTo, at Multi
+}
+
+// Register adds the shared flags to fs.
+func Register(fs *flag.FlagSet, defaultPlatforms string) *Common {
+	c := &Common{}
+	fs.StringVar(&c.Addr, "addr", "", "buildkitd address (default: $BUILDKIT_HOST, the default socket, or a private buildkitd)")
+	fs.StringVar(&c.platformList, "platform", defaultPlatforms, "target platforms, comma-separated")
+	fs.Var(&c.outputs, "output", "where the index goes, repeatable: type=oci,dest=PATH[,tar=false] or type=image,name=REF,push=true[,registry.insecure=true]")
+	fs.StringVar(&c.MetadataFile, "metadata-file", "", "write build metadata (digests) as JSON to this file")
+	fs.StringVar(&c.Progress, "progress", "auto", "progress output: auto, tty, plain, quiet or rawjson")
+	fs.BoolVar(&c.NoCache, "no-cache", false, "do not use the build cache")
+	fs.BoolVar(&c.Verify, "verify", true, "check each image's binary header against its platform before export")
+	fs.StringVar(&c.emulation, "emulation", "allow", "steps that would run under emulation: allow (report), warn or forbid")
+	fs.StringVar(&c.epoch, "source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"), "seconds since 1970 for every timestamp, for reproducible digests (default $SOURCE_DATE_EPOCH)")
+	fs.Var(&c.cacheFrom, "cache-from", "import build cache, repeatable: type=registry,ref=REF or type=local,src=DIR")
+	fs.Var(&c.cacheTo, "cache-to", "export build cache, repeatable: type=registry,ref=REF[,mode=max] or type=local,dest=DIR[,mode=max]")
+	fs.Var(&c.at, "attest", "attestation: type=provenance[,mode=min|max]")
+	fs.Var(&c.labels, "label", "image label key=value, repeatable")
+	fs.Var(&c.annotations, "annotation", "annotation [index:|manifest:]key=value, repeatable (no prefix: both)")
+	return c
+}
+
+// Parse checks the shared flags' values once fs.Parse has run. Its errors
+// are UsageErrors naming the flag.
+func (c *Common) Parse() error {
+	var err error
+	if c.Targets, err = platforms.ParseList(c.platformList); err != nil {
+		return Usagef("--platform: %w", err)
+	}
+	for _, o := range c.outputs {
+		out, err := solver.ParseOutput(o)
+		if err != nil {
+			return Usagef("--output: %w", err)
+		}
+		c.Outputs = append(c.Outputs, out)
+	}
+	switch c.Emulation = solver.EmulationPolicy(c.emulation); c.Emulation {
+	case solver.EmulationAllow, solver.EmulationWarn, solver.EmulationForbid:
+	default:
+		return Usagef("--emulation %q: want allow, warn or forbid", c.emulation)
+	}
+	if c.epoch != "" {
+		t, err := solver.ParseSourceDateEpoch(c.epoch)
+		if err != nil {
+			return Usagef("--source-date-epoch: %w", err)
+		}
+		c.Epoch = &t
+	}
+	for _, s := range c.cacheFrom {
+		cc, err := solver.ParseCache(s, false)
+		if err != nil {
+			return Usagef("--cache-from: %w", err)
+		}
+		c.CacheFrom = append(c.CacheFrom, cc)
+	}
+	for _, s := range c.cacheTo {
+		cc, err := solver.ParseCache(s, true)
+		if err != nil {
+			return Usagef("--cache-to: %w", err)
+		}
+		c.CacheTo = append(c.CacheTo, cc)
+	}
+	for _, a := range c.at {
+		m, err := KeyValues("--attest", strings.Split(a, ","))
+		if err != nil {
+			return UsageError{err}
+		}
+		switch m["type"] {
+		case "provenance":
+			c.Provenance = "max"
+			if mode, ok := m["mode"]; ok {
+				c.Provenance = mode
+			}
+			if c.Provenance != "min" && c.Provenance != "max" {
+				return Usagef("--attest %q: mode=%q: want min or max", a, c.Provenance)
+			}
+		case "sbom":
+			return Usagef("--attest %q: SBOM needs a scanner image, which crossllb does not run yet: use type=provenance", a)
+		default:
+			return Usagef("--attest %q: unknown type %q (want provenance)", a, m["type"])
+		}
+	}
+	if c.Labels, err = KeyValues("--label", c.labels); err != nil {
+		return UsageError{err}
+	}
+	c.IndexAnnotations, c.ManifestAnnotations = map[string]string{}, map[string]string{}
+	for _, a := range c.annotations {
+		kind, kv := "", a
+		if k, rest, ok := strings.Cut(a, ":"); ok && (k == "index" || k == "manifest") {
+			kind, kv = k, rest
+		}
+		m, err := KeyValues("--annotation", []string{kv})
+		if err != nil {
+			return UsageError{err}
+		}
+		for k, v := range m {
+			if kind != "manifest" {
+				c.IndexAnnotations[k] = v
+			}
+			if kind != "index" {
+				c.ManifestAnnotations[k] = v
+			}
+		}
+	}
+	return nil
+}
+
+// Created is the images' creation time: the source date epoch, else now.
+func (c *Common) Created() time.Time {
+	if c.Epoch != nil {
+		return *c.Epoch
+	}
+	return time.Now().UTC()
+}
+
+// Options turns the shared flags into solver options. defaults are
+// annotations that --annotation overrides; verify lists the binaries that
+// --verify checks.
+func (c *Common) Options(stderr io.Writer, defaults map[string]string, verify ...string) []solver.BuildOption {
+	index, manifest := map[string]string{}, map[string]string{}
+	maps.Copy(index, defaults)
+	maps.Copy(manifest, defaults)
+	maps.Copy(index, c.IndexAnnotations)
+	maps.Copy(manifest, c.ManifestAnnotations)
+	opts := []solver.BuildOption{
+		solver.WithOutput(c.Outputs...),
+		solver.WithProgress(c.Progress, stderr),
+		solver.WithAnnotations(index, manifest),
+		solver.WithEmulation(c.Emulation),
+		solver.WithCacheFrom(c.CacheFrom...),
+		solver.WithCacheTo(c.CacheTo...),
+	}
+	if c.NoCache {
+		opts = append(opts, solver.WithNoCache())
+	}
+	if c.MetadataFile != "" {
+		opts = append(opts, solver.WithMetadataFile(c.MetadataFile))
+	}
+	if c.Epoch != nil {
+		opts = append(opts, solver.WithSourceDateEpoch(*c.Epoch))
+	}
+	if c.Provenance != "" {
+		opts = append(opts, solver.WithProvenance(c.Provenance))
+	}
+	if c.Verify && len(verify) > 0 {
+		opts = append(opts, solver.WithVerify(verify...))
+	}
+	return opts
+}
+
+// PrintResult prints the index: one line for it, one per platform with its
+// manifest digest, and any step that ran under emulation.
+func (c *Common) PrintResult(w io.Writer, res *solver.Result) error {
+	for _, s := range res.Emulated {
+		fmt.Fprintf(w, "emulated: %s\n", s)
+	}
+	if len(c.Outputs) == 0 {
+		_, err := fmt.Fprintf(w, "built %d platforms on %s (no --output: nothing exported)\n", len(c.Targets), platforms.Format(res.BuildPlatform))
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "index\t%s\t%s\n", res.Index.Digest, c.Outputs[0])
+	for _, m := range res.Manifests {
+		fmt.Fprintf(tw, "%s\t%s\n", platforms.Format(m.Platform), m.Manifest.Digest)
+	}
+	return tw.Flush()
+}
+
+// KeyValues parses key=value arguments of flagName.
+func KeyValues(flagName string, kvs []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: want key=value", flagName, kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
