@@ -49,20 +49,31 @@ retry() {
 	return 1
 }
 
-# wait_for SECONDS CMD...: poll CMD until it succeeds.
+# wait_for NAME SECONDS CMD...: poll CMD until it succeeds; give up early
+# when the daemon NAME has exited.
 wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
+	local name=$1 deadline=$((SECONDS + $2))
+	shift 2
 	until "$@" >/dev/null 2>&1; do
 		((SECONDS < deadline)) || return 1
+		pid_alive "$name" || return 1
 		sleep 0.5
 	done
 }
 
-# pid_alive NAME: the process recorded in $RUN_DIR/NAME.pid is running.
+# pid_alive NAME: the process recorded in $RUN_DIR/NAME.pid is running and
+# is still ours: after a reboot the pid may belong to something else, whose
+# command line then does not name NAME's program.
 pid_alive() {
-	local f=$RUN_DIR/$1.pid
-	[[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null
+	local f=$RUN_DIR/$1.pid pid prog
+	[[ -f $f ]] || return 1
+	pid=$(cat "$f")
+	kill -0 "$pid" 2>/dev/null || return 1
+	case $1 in
+	registry) prog=docker-registry ;;
+	*) prog=$1 ;;
+	esac
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$prog"
 }
 
 # stop_pid NAME: stop the process recorded in $RUN_DIR/NAME.pid, nothing else.
@@ -70,7 +81,7 @@ stop_pid() {
 	local f=$RUN_DIR/$1.pid pid i
 	[[ -f $f ]] || return 0
 	pid=$(cat "$f")
-	if kill -0 "$pid" 2>/dev/null; then
+	if pid_alive "$1"; then
 		log "stopping $1 (pid $pid)"
 		kill "$pid" 2>/dev/null || true
 		for ((i = 0; i < 100; i++)); do
@@ -87,7 +98,9 @@ start_daemon() {
 	local name=$1
 	shift
 	mkdir -p "$RUN_DIR"
-	setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null &
+	# 3>&-: hack/setup's fd 3 is the stdout of `eval "$(hack/setup)"`; a
+	# daemon holding it would keep that command substitution waiting.
+	setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null 3>&- &
 	echo $! >"$RUN_DIR/$name.pid"
 }
 
@@ -158,8 +171,8 @@ http:
   addr: $REGISTRY_ADDR
 EOF
 	start_daemon registry docker-registry serve "$REGISTRY_DIR/config.yml"
-	wait_for 30 registry_ok ||
-		die "registry did not answer on $REGISTRY_ADDR within 30s; its log: $RUN_DIR/registry.log"
+	wait_for registry 30 registry_ok ||
+		die "registry did not answer on $REGISTRY_ADDR (exited, or not within 30s); its log: $RUN_DIR/registry.log"
 	log "registry on $REGISTRY_ADDR started"
 }
 
@@ -200,8 +213,8 @@ EOF
 	command -v runc >/dev/null || die "runc is not installed"
 	start_daemon buildkitd "$BUILDKIT_BIN/buildkitd" --config "$BUILDKITD_TOML" --root "$BUILDKITD_ROOT" \
 		--addr "unix://$BUILDKITD_SOCK" --oci-worker=true --containerd-worker=false
-	wait_for 60 buildctl debug workers ||
-		die "buildkitd did not answer on $BUILDKITD_SOCK within 60s; its log: $RUN_DIR/buildkitd.log"
+	wait_for buildkitd 60 buildctl debug workers ||
+		die "buildkitd did not answer on $BUILDKITD_SOCK (exited, or not within 60s); its log: $RUN_DIR/buildkitd.log"
 	log "buildkitd started: $(worker_platforms)"
 }
 

@@ -329,6 +329,9 @@ func TestGobuildOCIDir(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(layoutDir, "stale"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(layoutDir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	metaPath := filepath.Join(dir, "meta.json")
 	mustGobuild(t, ctx, "--platform", helloPlatforms(),
 		"--output", "type=oci,dest="+layoutDir+",tar=false", "--metadata-file", metaPath)

@@ -188,8 +188,10 @@ func WithSession(a ...session.Attachable) BuildOption {
 // Build builds every target in one BuildKit build and lets BuildKit's
 // exporter write ONE image index with a manifest per target to each output.
 // The build platform handed to fn is the daemon's, not the client's.
-// Outputs are written to temporary paths and moved into place only when the
-// whole build succeeded: a failed build leaves nothing at a destination.
+// Outputs are written to temporary paths beside their destinations and
+// moved into place only once BuildKit has exported them all: a build that
+// fails leaves nothing at a destination. (Moving several outputs into place
+// is not atomic as a whole: if moving the second fails, the first stays.)
 func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn TargetFunc, opts ...BuildOption) (*Result, error) {
 	o := buildOptions{locals: map[string]fsutil.FS{}, progressMode: progressui.QuietMode, progressOut: io.Discard, emulation: EmulationAllow}
 	for _, opt := range opts {

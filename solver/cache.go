@@ -1,9 +1,11 @@
 package solver
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -48,6 +50,9 @@ func ParseCache(s string, export bool) (Cache, error) {
 		if !ok || k == "" {
 			return Cache{}, fmt.Errorf("cache %q: %q is not key=value", s, f)
 		}
+		if _, dup := kv[k]; dup {
+			return Cache{}, fmt.Errorf("cache %q: %s given twice", s, k)
+		}
 		kv[k] = v
 	}
 	var c Cache
@@ -61,7 +66,13 @@ func ParseCache(s string, export bool) (Cache, error) {
 		if _, err := reference.ParseNormalizedNamed(c.Ref); err != nil {
 			return Cache{}, fmt.Errorf("cache %q: invalid ref %q: %w", s, c.Ref, err)
 		}
-		c.Insecure = take("registry.insecure") == "true"
+		if v := take("registry.insecure"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return Cache{}, fmt.Errorf("cache %q: registry.insecure=%q is not true or false", s, v)
+			}
+			c.Insecure = b
+		}
 	case "local":
 		c.Kind = CacheLocal
 		key := "src"
@@ -99,9 +110,38 @@ func ParseCache(s string, export bool) (Cache, error) {
 	return c, nil
 }
 
+// Validate checks a Cache made without ParseCache.
+func (c Cache) Validate() error {
+	switch c.Kind {
+	case CacheRegistry:
+		if _, err := reference.ParseNormalizedNamed(c.Ref); err != nil {
+			return fmt.Errorf("registry cache: invalid ref %q: %w", c.Ref, err)
+		}
+	case CacheLocal:
+		if c.Dir == "" {
+			return errors.New("local cache: empty directory")
+		}
+	default:
+		return fmt.Errorf("cache: unknown kind %q (want %s or %s)", string(c.Kind), CacheRegistry, CacheLocal)
+	}
+	return nil
+}
+
+func validCaches(cs []Cache) error {
+	for _, c := range cs {
+		if err := c.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // WithCacheFrom imports build cache from each source.
 func WithCacheFrom(cs ...Cache) BuildOption {
 	return func(o *buildOptions) error {
+		if err := validCaches(cs); err != nil {
+			return err
+		}
 		o.cacheFrom = append(o.cacheFrom, cs...)
 		return nil
 	}
@@ -110,6 +150,9 @@ func WithCacheFrom(cs ...Cache) BuildOption {
 // WithCacheTo exports the build's cache to each destination.
 func WithCacheTo(cs ...Cache) BuildOption {
 	return func(o *buildOptions) error {
+		if err := validCaches(cs); err != nil {
+			return err
+		}
 		o.cacheTo = append(o.cacheTo, cs...)
 		return nil
 	}

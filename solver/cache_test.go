@@ -40,10 +40,15 @@ func TestParseCache(t *testing.T) {
 		{"type=local,src=" + dir + ",mode=max", false, "--cache-to only"},
 		{"type=registry,ref=a/b,mode=fast", true, `mode="fast"`},
 		{"type=registry,ref=a/b,color=red", true, `unknown key "color"`},
+		{"type=registry,ref=a/b,registry.insecure=yes please", false, "is not true or false"},
+		{"type=registry,ref=a/b,ref=c/d", false, "ref given twice"},
 	} {
 		if _, err := ParseCache(tc.in, tc.export); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseCache(%q) = %v, want an error containing %q", tc.in, err, tc.want)
 		}
+	}
+	if err := WithCacheTo(Cache{})(&buildOptions{}); err == nil || !strings.Contains(err.Error(), "unknown kind") {
+		t.Errorf("WithCacheTo(Cache{}) = %v", err)
 	}
 	if attrs := frontendAttrs([]string{"linux/amd64", "linux/arm64"}, "max"); attrs["platform"] != "linux/amd64,linux/arm64" || attrs["attest:provenance"] != "mode=max" {
 		t.Errorf("frontendAttrs = %v", attrs)

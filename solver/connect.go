@@ -152,6 +152,10 @@ func Connect(ctx context.Context, addr string, opts ...ConnectOption) (*Client, 
 
 func dial(ctx context.Context, addr string, o *connectOptions) (*Client, error) {
 	var copts []client.ClientOpt
+	tls := o.caCert != "" || o.serverName != "" || o.cert != ""
+	if tls && !strings.HasPrefix(addr, "tcp://") {
+		return nil, fmt.Errorf("connecting to buildkitd at %s: TLS options apply to tcp:// addresses only", addr)
+	}
 	if o.caCert != "" || o.serverName != "" {
 		copts = append(copts, client.WithServerConfig(o.serverName, o.caCert))
 	}

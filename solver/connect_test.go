@@ -57,8 +57,9 @@ func TestConnectEmbeddedDaemonThatExits(t *testing.T) {
 	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho 'fake buildkitd: cannot start' >&2\nexit 3\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	root := filepath.Join(dir, "root")
-	_, err := Connect(context.Background(), "", withEnv(noEnv), WithEmbedded(EmbeddedConfig{Binary: fake, Root: root, StartTimeout: 20 * time.Second}))
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	_, err := Connect(context.Background(), "", withEnv(noEnv), WithEmbedded(EmbeddedConfig{Binary: fake, StartTimeout: 20 * time.Second}))
 	if err == nil {
 		t.Fatal("Connect succeeded with a buildkitd that exits")
 	}
@@ -66,6 +67,9 @@ func TestConnectEmbeddedDaemonThatExits(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the failed start left %v in TMPDIR", left)
 	}
 }
 
@@ -79,10 +83,28 @@ func TestConnectOptionsValidate(t *testing.T) {
 		{WithTLS(filepath.Join(dir, "ca.pem"), "", "", ""), "ca.pem: no such file"},
 		{WithEmbedded(EmbeddedConfig{Binary: filepath.Join(dir, "nope")}), "embedded buildkitd"},
 		{WithProbeTimeout(0), "must be positive"},
+		{WithTLS("", "", "", "buildkitd.example.com"), "TLS options apply to tcp:// addresses only"},
 	} {
 		_, err := Connect(context.Background(), "unix:///unused", tc.opt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Connect with a bad option = %v, want an error containing %q", err, tc.want)
 		}
+	}
+}
+
+func TestDaemonLogIsBounded(t *testing.T) {
+	var b lockedBuffer
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	for range 1000 {
+		if _, err := b.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Write([]byte("the last words"))
+	if got := len(b.String()); got > maxDaemonLog {
+		t.Errorf("kept %d bytes, more than %d", got, maxDaemonLog)
+	}
+	if !strings.HasSuffix(b.String(), "the last words") {
+		t.Error("the tail of the output was not kept")
 	}
 }

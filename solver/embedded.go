@@ -50,10 +50,20 @@ type lockedBuffer struct {
 	buf bytes.Buffer
 }
 
+// maxDaemonLog bounds what is kept of the daemon's output: its tail is what
+// explains a failed start, and the daemon may run for hours.
+const maxDaemonLog = 64 << 10
+
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.buf.Write(p)
+	n, err := b.buf.Write(p)
+	if b.buf.Len() > maxDaemonLog {
+		tail := append([]byte(nil), b.buf.Bytes()[b.buf.Len()-maxDaemonLog/2:]...)
+		b.buf.Reset()
+		b.buf.Write(tail)
+	}
+	return n, err
 }
 
 func (b *lockedBuffer) String() string {

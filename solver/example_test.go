@@ -36,18 +36,21 @@ func ExampleParseOutput() {
 // A two-platform image whose file is written by a step that runs on the
 // build platform, and whose runtime stage is per target.
 func ExampleClient_Build() {
-	ctx := context.Background()
+	if err := run(context.Background(), "example.tar"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+}
+
+func run(ctx context.Context, dest string) error {
 	c, err := solver.Connect(ctx, "") // $BUILDKIT_HOST, the default socket, or a private buildkitd
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return
+		return err
 	}
 	defer c.Close()
 
 	targets, err := platforms.ParseList("linux/amd64,linux/arm64")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return
+		return err
 	}
 	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
 		// Runs natively on the build platform, for every target.
@@ -60,12 +63,12 @@ func ExampleClient_Build() {
 		img.Config.Cmd = []string{"/target"}
 		return rootfs, img, nil
 	}
-	res, err := c.Build(ctx, targets, fn, solver.WithOutput(solver.OCITar("example.tar")))
+	res, err := c.Build(ctx, targets, fn, solver.WithOutput(solver.OCITar(dest)))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return
+		return err
 	}
 	for _, m := range res.Manifests {
 		fmt.Println(platforms.Format(m.Platform), m.Manifest.Digest)
 	}
+	return nil
 }

@@ -5,6 +5,7 @@ package solver
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,7 +49,7 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time) (*stag
 	switch o.Kind {
 	case KindOCITar:
 		attrs["tar"] = "true"
-		dir, base := filepath.Split(o.Dest)
+		dir, base := filepath.Dir(o.Dest), filepath.Base(o.Dest)
 		f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", o, err)
@@ -59,7 +60,7 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time) (*stag
 			Output: func(map[string]string) (io.WriteCloser, error) { return f, nil }}
 	case KindOCIDir:
 		attrs["tar"] = "false"
-		dir, base := filepath.Split(o.Dest)
+		dir, base := filepath.Dir(o.Dest), filepath.Base(o.Dest)
 		tmp, err := os.MkdirTemp(dir, "."+base+".tmp-*")
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", o, err)
@@ -94,15 +95,21 @@ func (s *staged) commit() error {
 			return fmt.Errorf("output %s: %w", s.out, err)
 		}
 	case KindOCIDir:
+		// Checked again here: the destination may have changed during the build.
+		if err := replaceableLayout(s.out); err != nil {
+			return err
+		}
 		var old string
 		if _, err := os.Lstat(s.out.Dest); err == nil {
-			dir, base := filepath.Split(s.out.Dest)
-			old = filepath.Join(dir, "."+base+".old-"+filepath.Base(s.tmp))
+			old = filepath.Join(filepath.Dir(s.out.Dest), "."+filepath.Base(s.out.Dest)+".old-"+filepath.Base(s.tmp))
 			if err := os.Rename(s.out.Dest, old); err != nil {
 				return fmt.Errorf("output %s: moving the old %s aside: %w", s.out, s.out.Dest, err)
 			}
 		}
 		if err := os.Rename(s.tmp, s.out.Dest); err != nil {
+			if old != "" {
+				err = errors.Join(err, os.Rename(old, s.out.Dest))
+			}
 			return fmt.Errorf("output %s: %w", s.out, err)
 		}
 		if old != "" {

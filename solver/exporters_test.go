@@ -58,6 +58,9 @@ func TestStageDirReplacesOldLayout(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dest, "old"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dest, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s, err := stage(OCIDir(dest), nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -96,5 +99,55 @@ func TestStageRegistry(t *testing.T) {
 	}
 	if s.entry.Type != client.ExporterImage || strings.Contains(s.entry.OutputDir, "/") {
 		t.Errorf("entry = %+v", s.entry)
+	}
+}
+
+// An OCI directory output never replaces a directory that is not a layout:
+// it would be deleted whole.
+func TestOCIDirRefusesForeignDirectory(t *testing.T) {
+	dir := t.TempDir()
+	precious := filepath.Join(dir, "src")
+	if err := os.MkdirAll(precious, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(precious, "main.go"), []byte("package main"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := OCIDir(precious).Validate(); err == nil || !strings.Contains(err.Error(), "not an OCI layout and not empty") {
+		t.Errorf("Validate on a source directory: %v", err)
+	}
+	// Validated once, then filled during the build: commit refuses too.
+	later := filepath.Join(dir, "later")
+	s, err := stage(OCIDir(later), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(later, "keep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.commit(); err == nil {
+		t.Error("commit replaced a directory that appeared during the build")
+	}
+	s.abort()
+	if _, err := os.Stat(filepath.Join(later, "keep")); err != nil {
+		t.Errorf("the directory that appeared was touched: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(precious, "main.go")); err != nil {
+		t.Errorf("the source directory was touched: %v", err)
+	}
+}
+
+// A bare file name is staged beside it, in the working directory, not in
+// $TMPDIR (another filesystem would make the final rename fail).
+func TestStageRelativeDestStaysBeside(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	s, err := stage(OCITar("app.tar"), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.abort()
+	if filepath.Dir(s.tmp) != "." {
+		t.Errorf("staged at %s, want beside app.tar in the working directory", s.tmp)
 	}
 }

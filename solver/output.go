@@ -101,6 +101,9 @@ func (o Output) Validate() error {
 				return fmt.Errorf("output %s: %s is a directory: add tar=false to write an OCI layout directory", o, o.Dest)
 			}
 		}
+		if o.Kind == KindOCIDir {
+			return replaceableLayout(o)
+		}
 		return nil
 	case KindRegistry:
 		if o.Name == "" {
@@ -193,4 +196,31 @@ func ParseOutput(s string) (Output, error) {
 		return Output{}, err
 	}
 	return o, nil
+}
+
+// replaceableLayout refuses to let an OCI directory output replace anything
+// but nothing, an empty directory or an OCI layout: the destination is
+// replaced whole.
+func replaceableLayout(o Output) error {
+	st, err := os.Stat(o.Dest)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: %w", o, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("output %s: %s is a file: remove it, or drop tar=false to write a tar file", o, o.Dest)
+	}
+	if _, err := os.Stat(filepath.Join(o.Dest, "oci-layout")); err == nil {
+		return nil
+	}
+	entries, err := os.ReadDir(o.Dest)
+	if err != nil {
+		return fmt.Errorf("output %s: %w", o, err)
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("output %s: %s is a directory that is not an OCI layout and not empty: it would be replaced whole; pick a new directory", o, o.Dest)
+	}
+	return nil
 }

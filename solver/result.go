@@ -112,8 +112,7 @@ func (r *Result) WriteMetadataFile(path string) error {
 }
 
 func writeFileAtomic(path string, dt []byte) error {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
