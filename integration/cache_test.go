@@ -16,39 +16,47 @@ import (
 	"github.com/crossllb/crossllb/solver"
 )
 
-// Cache exported by one build (all targets at once, mode=max) and imported
-// into a fresh daemon root makes the second build reuse every target's
-// compile step.
+// Cache exported by one build (all targets at once, mode=max), to a local
+// directory or to the registry, and imported into a fresh daemon root makes
+// the second build reuse every target's compile step.
 // Not parallel: it unsets BUILDKIT_HOST to make Connect start a daemon.
 func TestCacheExportImportIntoFreshDaemon(t *testing.T) {
-	ctx := testContext(t, 20*time.Minute)
 	cacheDir := filepath.Join(t.TempDir(), "cache")
-	src := copyHello(t, "// cache test\n")
-	args := []string{"--context", src, "--platform", "linux/amd64,linux/arm64,linux/arm/v7"}
-	mustGobuild(t, ctx, append(args, "--cache-to", "type=local,dest="+cacheDir+",mode=max")...)
+	ref := registryAddr(t) + "/crossllb-test/cache:" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	for _, tc := range []struct{ name, to, from string }{
+		{"local", "type=local,dest=" + cacheDir + ",mode=max", "type=local,src=" + cacheDir},
+		{"registry", "type=registry,ref=" + ref + ",mode=max,registry.insecure=true", "type=registry,ref=" + ref + ",registry.insecure=true"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testContext(t, 20*time.Minute)
+			src := copyHello(t, "// cache test "+tc.name+"\n")
+			args := []string{"--context", src, "--platform", "linux/amd64,linux/arm64,linux/arm/v7"}
+			mustGobuild(t, ctx, append(args, "--cache-to", tc.to)...)
 
-	cfg := filepath.Join(os.Getenv("CROSSLLB_CACHE"), "buildkitd", "buildkitd.toml")
-	if _, err := os.Stat(cfg); err != nil {
-		t.Fatalf("hack/setup's buildkitd.toml (for the registry mirror): %v", err)
-	}
-	t.Setenv("BUILDKIT_HOST", "")
-	fresh, err := solver.Connect(ctx, "", solver.WithEmbedded(solver.EmbeddedConfig{Config: cfg}))
-	if err != nil {
-		t.Fatalf("starting a fresh buildkitd: %v", err)
-	}
-	defer fresh.Close()
+			cfg := filepath.Join(os.Getenv("CROSSLLB_CACHE"), "buildkitd", "buildkitd.toml")
+			if _, err := os.Stat(cfg); err != nil {
+				t.Fatalf("hack/setup's buildkitd.toml (for the registry mirror): %v", err)
+			}
+			t.Setenv("BUILDKIT_HOST", "")
+			fresh, err := solver.Connect(ctx, "", solver.WithEmbedded(solver.EmbeddedConfig{Config: cfg}))
+			if err != nil {
+				t.Fatalf("starting a fresh buildkitd: %v", err)
+			}
+			defer fresh.Close()
 
-	cmdArgs := append([]string{"--addr", fresh.Address(), "--progress", "rawjson", "--cache-from", "type=local,src=" + cacheDir}, args...)
-	var stderr bytes.Buffer
-	if err := runGobuild(ctx, cmdArgs, &stderr); err != nil {
-		t.Fatalf("gobuild on the fresh daemon: %v\n%s", err, lastLines(stderr.String(), 20))
-	}
-	progress := stderr.Bytes()
-	cached, ran := vertexes(t, bytes.NewReader(progress), "go build")
-	if len(cached) != 3 || len(ran) != 0 {
-		allCached, allRan := vertexes(t, bytes.NewReader(progress), "")
-		t.Logf("all cached: %v\nall ran: %v", allCached, allRan)
-		t.Errorf("go build steps on the fresh daemon: cached %v, ran %v; want all 3 from the imported cache", cached, ran)
+			cmdArgs := append([]string{"--addr", fresh.Address(), "--progress", "rawjson", "--cache-from", tc.from}, args...)
+			var stderr bytes.Buffer
+			if err := runGobuild(ctx, cmdArgs, &stderr); err != nil {
+				t.Fatalf("gobuild on the fresh daemon: %v\n%s", err, lastLines(stderr.String(), 20))
+			}
+			progress := stderr.Bytes()
+			cached, ran := vertexes(t, bytes.NewReader(progress), "go build")
+			if len(cached) != 3 || len(ran) != 0 {
+				allCached, allRan := vertexes(t, bytes.NewReader(progress), "")
+				t.Logf("all cached: %v\nall ran: %v", allCached, allRan)
+				t.Errorf("go build steps on the fresh daemon: cached %v, ran %v; want all 3 from the imported cache", cached, ran)
+			}
+		})
 	}
 }
 
