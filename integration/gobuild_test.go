@@ -439,34 +439,38 @@ func TestGobuildBaseImagePreflight(t *testing.T) {
 	noLeftovers(t, dir)
 }
 
-// With a source date epoch, two uncached builds of the same source give the
-// same index digest byte for byte; changing one source file changes it.
+// With a source date epoch, two builds of the same source give the same
+// index digest byte for byte, the second on a fresh daemon root (nothing
+// cached: a pruned daemon); changing one source file changes it.
+// Not parallel: it unsets BUILDKIT_HOST to make Connect start a daemon.
 func TestGobuildReproducibleDigests(t *testing.T) {
-	t.Parallel()
 	ctx := testContext(t, 20*time.Minute)
-	src := t.TempDir()
-	for _, f := range []string{"go.mod", "main.go"} {
-		dt, err := os.ReadFile(filepath.Join("..", "examples", "gobuild", "testdata", "hello", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(src, f), dt, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	digestOf := func(extra ...string) string {
+	src := copyHello(t, "")
+	digestOf := func(addr string) string {
 		dir := t.TempDir()
 		meta := filepath.Join(dir, "meta.json")
-		mustGobuild(t, ctx, append([]string{"--context", src, "--platform", "linux/arm64,linux/amd64",
+		args := []string{"--addr", addr, "--progress", "plain", "--context", src, "--platform", "linux/arm64,linux/amd64",
 			"--runtime-image", "debian:bookworm-slim", "--source-date-epoch", "1700000000",
-			"--output", "type=oci,dest=" + filepath.Join(dir, "x.tar"), "--metadata-file", meta}, extra...)...)
+			"--output", "type=oci,dest=" + filepath.Join(dir, "x.tar"), "--metadata-file", meta}
+		var out bytes.Buffer
+		if err := runGobuild(ctx, args, &out); err != nil {
+			t.Fatalf("gobuild on %s: %v\n%s", addr, err, lastLines(out.String(), 20))
+		}
 		return readMetadata(t, meta).ImageDigest.String()
 	}
-	first := digestOf()
-	second := digestOf("--no-cache")
-	if first != second {
-		t.Errorf("two builds of the same source with one epoch: %s, then %s (uncached)", first, second)
+	first := digestOf(buildkitHost(t))
+
+	cfg := filepath.Join(os.Getenv("CROSSLLB_CACHE"), "buildkitd", "buildkitd.toml")
+	t.Setenv("BUILDKIT_HOST", "")
+	fresh, err := solver.Connect(ctx, "", solver.WithEmbedded(solver.EmbeddedConfig{Config: cfg}))
+	if err != nil {
+		t.Fatalf("starting a fresh buildkitd: %v", err)
 	}
+	defer fresh.Close()
+	if second := digestOf(fresh.Address()); second != first {
+		t.Errorf("two builds of the same source with one epoch: %s, then %s on a fresh daemon", first, second)
+	}
+
 	f, err := os.OpenFile(filepath.Join(src, "main.go"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -475,7 +479,7 @@ func TestGobuildReproducibleDigests(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if third := digestOf(); third == first {
+	if third := digestOf(fresh.Address()); third == first {
 		t.Errorf("changing main.go left the index digest at %s", first)
 	}
 }
