@@ -363,6 +363,11 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		return err
 	})
 	if err := eg.Wait(); err != nil {
+		if ctx.Err() != nil {
+			// BuildKit reports a cancel as a gRPC status: give callers the
+			// context's own error to test with errors.Is.
+			return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
+		}
 		return nil, err
 	}
 
