@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +45,28 @@ func TestCancelDuringLongStep(t *testing.T) {
 	}
 	if _, err := c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/amd64")}, quick, solver.WithOutput(solver.OCITar(dest))); err != nil {
 		t.Fatalf("the next build after a cancel: %v", err)
+	}
+}
+
+// A definition larger than gRPC's message limit fails with a clear error
+// naming the limit, not a hang.
+func TestDefinitionLargerThanMessageLimit(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 3*time.Minute)
+	c := connect(t, ctx)
+	huge := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
+		data := make([]byte, 40<<20)
+		return bk.Scratch().File(bk.Mkfile("/huge", 0o644, data)), ocispec.Image{}, nil
+	}
+	start := time.Now()
+	_, err := c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/amd64")}, huge)
+	if err == nil {
+		t.Fatal("a 40 MiB definition was accepted")
+	}
+	if time.Since(start) > time.Minute {
+		t.Errorf("took %v to fail", time.Since(start))
+	}
+	if !strings.Contains(err.Error(), "building linux/amd64: the LLB definition is 40.0 MiB, more than the 16 MiB") {
+		t.Errorf("error %q does not say the definition is too large", err)
 	}
 }

@@ -274,6 +274,9 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 				if defs[i], err = st.Marshal(ectx, mopts...); err != nil {
 					return flatten(fmt.Errorf("building %s: %w", ids[i], err))
 				}
+				if err := checkDefinitionSize(ids[i], defs[i]); err != nil {
+					return err
+				}
 				imgs[i] = img
 				steps[i], err = emulatedSteps(defs[i], p, build)
 				return err
@@ -470,4 +473,21 @@ func cacheImports(opts map[string]string) ([]gwclient.CacheOptionsEntry, error) 
 		out[i] = gwclient.CacheOptionsEntry{Type: e.Type, Attrs: e.Attrs}
 	}
 	return out, nil
+}
+
+// maxDefinitionSize is what one gRPC message to buildkitd may carry.
+const maxDefinitionSize = 16 << 20
+
+// checkDefinitionSize refuses a definition gRPC would refuse to send, with
+// what to do about it.
+func checkDefinitionSize(id string, def *llb.Definition) error {
+	n := 0
+	for _, dt := range def.Def {
+		n += len(dt)
+	}
+	if n > maxDefinitionSize-64<<10 {
+		return fmt.Errorf("building %s: the LLB definition is %.1f MiB, more than the %d MiB one message to buildkitd may carry: put large files in the build context (llb.Local) or an image, not inline in the graph (llb.Mkfile)",
+			id, float64(n)/(1<<20), maxDefinitionSize>>20)
+	}
+	return nil
 }
