@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,5 +70,83 @@ func TestDefinitionLargerThanMessageLimit(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "building linux/amd64: the LLB definition is 40.0 MiB, more than the 16 MiB") {
 		t.Errorf("error %q does not say the definition is too large", err)
+	}
+}
+
+// buildkitd killed during a foreign-arch step: the build fails within
+// seconds, nothing is written, and a daemon restarted on the same root
+// builds again.
+// Not parallel: it unsets BUILDKIT_HOST to make Connect start a daemon.
+func TestDaemonKilledMidBuild(t *testing.T) {
+	ctx := testContext(t, 5*time.Minute)
+	cfg := filepath.Join(os.Getenv("CROSSLLB_CACHE"), "buildkitd", "buildkitd.toml")
+	root := filepath.Join(t.TempDir(), "root")
+	// Registered after TempDir's own cleanup, so it runs before it.
+	t.Cleanup(func() { reapRoot(t, root) })
+	t.Setenv("BUILDKIT_HOST", "")
+	embedded := solver.WithEmbedded(solver.EmbeddedConfig{Config: cfg, Root: root})
+	c, err := solver.Connect(ctx, "", embedded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleepy := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
+		return bk.Image("debian:bookworm-slim", bk.Platform(t.Platform)).
+			Run(bk.Args([]string{"sleep", "600"}), bk.IgnoreCache, bk.Platform(t.Platform)).Root(), ocispec.Image{}, nil
+	}
+	dest := filepath.Join(t.TempDir(), "never.tar")
+	go func() {
+		time.Sleep(6 * time.Second)
+		// The daemon is the buildkitd whose --root is ours.
+		out, _ := exec.Command("pkill", "-KILL", "-f", "buildkitd --root "+root).CombinedOutput()
+		t.Logf("pkill: %s", out)
+	}()
+	start := time.Now()
+	_, err = c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/arm64")}, sleepy, solver.WithOutput(solver.OCITar(dest)))
+	if err == nil {
+		t.Fatal("the build survived its daemon")
+	}
+	if d := time.Since(start); d > 40*time.Second {
+		t.Errorf("the build failed %v after start (daemon killed at 6s)", d)
+	}
+	c.Close()
+	noLeftovers(t, filepath.Dir(dest))
+
+	c, err = solver.Connect(ctx, "", embedded)
+	if err != nil {
+		t.Fatalf("restarting buildkitd on the same root: %v", err)
+	}
+	defer c.Close()
+	quick := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
+		return bk.Image("debian:bookworm-slim", bk.Platform(t.Platform)).File(bk.Mkfile("/ok", 0o644, []byte("ok"))), ocispec.Image{}, nil
+	}
+	if _, err := c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/arm64")}, quick, solver.WithOutput(solver.OCITar(dest))); err != nil {
+		t.Fatalf("building on the restarted daemon: %v", err)
+	}
+}
+
+// reapRoot undoes what a SIGKILLed buildkitd leaves under root: its runc
+// containers keep running (their processes' root is under root) and their
+// overlay mounts stay. That is buildkitd's behaviour, not ours; the test
+// cleans up after the kill it caused.
+func reapRoot(t *testing.T, root string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/root")
+	for _, p := range procs {
+		if dst, err := os.Readlink(p); err == nil && strings.HasPrefix(dst, root+"/") {
+			pid := filepath.Base(filepath.Dir(p))
+			t.Logf("killing the orphaned container process %s (root %s)", pid, dst)
+			_ = exec.Command("kill", "-9", pid).Run()
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	dt, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	lines := strings.Split(string(dt), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		f := strings.Fields(lines[i])
+		if len(f) > 4 && strings.HasPrefix(f[4], root+"/") {
+			_ = exec.Command("umount", "-l", f[4]).Run()
+		}
 	}
 }
