@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,4 +150,32 @@ func reapRoot(t *testing.T, root string) {
 			_ = exec.Command("umount", "-l", f[4]).Run()
 		}
 	}
+}
+
+// A push to a registry that is not there fails with an error naming the
+// host, and the OCI tar asked for in the same build is not half-written.
+func TestPushToRegistryThatIsDown(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 10*time.Minute)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close() // nothing listens there now
+	dir := t.TempDir()
+	start := time.Now()
+	_, errOut, err := gobuild(t, ctx, "--platform", "linux/amd64,linux/arm64",
+		"--output", "type=image,name="+down+"/crossllb-test/hello:down,push=true,registry.insecure=true",
+		"--output", "type=oci,dest="+filepath.Join(dir, "hello.tar"))
+	if err == nil {
+		t.Fatal("a push to a closed port succeeded")
+	}
+	if !strings.Contains(errOut, down) {
+		t.Errorf("the error does not name %s:\n%s", down, lastLines(errOut, 10))
+	}
+	if d := time.Since(start); d > 5*time.Minute {
+		t.Errorf("took %v to give up", d)
+	}
+	noLeftovers(t, dir)
 }
