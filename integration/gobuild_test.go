@@ -190,6 +190,30 @@ func checkIndex(t *testing.T, idx v1.ImageIndex, meta solver.Metadata) {
 	}
 }
 
+// fileFromImageRaw returns a file of the flattened image, any mode.
+func fileFromImageRaw(t *testing.T, img v1.Image, path string) []byte {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			t.Fatalf("%s is not in the image", path)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimPrefix(h.Name, "./") == path {
+			dt, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return dt
+		}
+	}
+}
+
 func fileFromImage(t *testing.T, img v1.Image, path string) []byte {
 	t.Helper()
 	rc := mutate.Extract(img)
