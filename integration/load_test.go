@@ -3,8 +3,10 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,8 +42,9 @@ func TestSixteenParallelBuilds(t *testing.T) {
 		peak = max(peak, ms.HeapAlloc)
 		mu.Unlock()
 	}
-	stop := make(chan struct{})
+	stop, sampled := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(sampled)
 		for {
 			select {
 			case <-stop:
@@ -70,6 +73,7 @@ func TestSixteenParallelBuilds(t *testing.T) {
 	}
 	err = eg.Wait()
 	close(stop)
+	<-sampled
 	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
@@ -99,5 +103,76 @@ func TestSixteenParallelBuilds(t *testing.T) {
 				t.Errorf("build %d %s: /id = %q, want %q", i, platforms.Format(m.Platform), got, want)
 			}
 		}
+	}
+}
+
+// A context of 100,000 small files is streamed: the client's heap stays
+// bounded (far below the context's size), and every file arrives.
+func TestHundredThousandFileContext(t *testing.T) {
+	ctx := testContext(t, 15*time.Minute)
+	c := connect(t, ctx)
+	src := t.TempDir()
+	const dirs, per = 100, 1000
+	for d := range dirs {
+		sub := filepath.Join(src, fmt.Sprintf("d%03d", d))
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for f := range per {
+			if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%04d", f)), []byte(fmt.Sprintf("file %d/%d\n", d, f)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak uint64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+		}
+	}()
+	fn := func(ctx context.Context, tg solver.Target) (bk.State, ocispec.Image, error) {
+		count := bk.Image("debian:bookworm-slim", bk.Platform(tg.Build)).
+			Run(bk.Args([]string{"sh", "-c", "find /ctx -type f | wc -l > /out/count"}), bk.Platform(tg.Build), bk.IgnoreCache,
+				bk.AddMount("/ctx", bk.Local("context", bk.LocalUniqueID("crossllb-100k")), bk.Readonly)).
+			AddMount("/out", bk.Scratch())
+		return bk.Scratch().File(bk.Copy(count, "/count", "/count")), ocispec.Image{}, nil
+	}
+	out := filepath.Join(t.TempDir(), "layout")
+	start := time.Now()
+	res, err := c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/amd64")}, fn,
+		solver.WithLocal("context", src), solver.WithOutput(solver.OCIDir(out)))
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+	growth := float64(peak-min(peak, before.HeapAlloc)) / (1 << 20)
+	t.Logf("100,000 files sent in %v; client heap grew by %.1f MiB at most", time.Since(start), growth)
+	if growth > 256 {
+		t.Errorf("the client's heap grew by %.1f MiB while sending 100,000 small files: not bounded", growth)
+	}
+	idx := onlyIndex(t, out)
+	h, err := v1.NewHash(res.Manifests[0].Manifest.Digest.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := idx.Image(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(fileFromImageRaw(t, img, "count"))); got != "100000" {
+		t.Errorf("the build saw %s files, want 100000", got)
 	}
 }
