@@ -193,28 +193,21 @@ func checkIndex(t *testing.T, idx v1.ImageIndex, meta solver.Metadata) {
 // fileFromImageRaw returns a file of the flattened image, any mode.
 func fileFromImageRaw(t *testing.T, img v1.Image, path string) []byte {
 	t.Helper()
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			t.Fatalf("%s is not in the image", path)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.TrimPrefix(h.Name, "./") == path {
-			dt, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return dt
-		}
-	}
+	_, dt := imageFile(t, img, path)
+	return dt
 }
 
+// fileFromImage returns an executable file of the flattened image.
 func fileFromImage(t *testing.T, img v1.Image, path string) []byte {
+	t.Helper()
+	h, dt := imageFile(t, img, path)
+	if h.Mode&0o111 == 0 {
+		t.Errorf("%s has mode %o: not executable", path, h.Mode)
+	}
+	return dt
+}
+
+func imageFile(t *testing.T, img v1.Image, path string) (*tar.Header, []byte) {
 	t.Helper()
 	rc := mutate.Extract(img)
 	defer rc.Close()
@@ -232,10 +225,7 @@ func fileFromImage(t *testing.T, img v1.Image, path string) []byte {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h.Mode&0o111 == 0 {
-				t.Errorf("%s has mode %o: not executable", path, h.Mode)
-			}
-			return dt
+			return h, dt
 		}
 	}
 }
