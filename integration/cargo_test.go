@@ -71,9 +71,9 @@ func runCargoExample(t *testing.T, ctx context.Context, bin string, args ...stri
 }
 
 // runAs runs argv in image for platform p as user (uid:gid), emulated when
-// foreign, and returns what it printed on stdout. Unlike runOn, the
-// command does not run as root: the output directory is world-writable.
-func runAs(t *testing.T, ctx context.Context, c *solver.Client, image string, p ocispec.Platform, user string, argv ...string) string {
+// foreign, and returns what it printed on stdout. The output directory is
+// world-writable, so the command need not run as root.
+func runAs(t testing.TB, ctx context.Context, c *solver.Client, image string, p ocispec.Platform, user string, argv ...string) string {
 	t.Helper()
 	outDir := bk.Scratch().File(bk.Mkdir("/o", 0o777))
 	st := bk.Image(image, bk.Platform(p)).

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/buildkit/client"
-	bk "github.com/moby/buildkit/client/llb"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/crossllb/crossllb/platforms"
@@ -56,31 +54,11 @@ func connect(t testing.TB, ctx context.Context) *solver.Client {
 	return c
 }
 
-// runOn runs argv in image for platform p (emulated when foreign) and
-// returns what it printed on stdout.
+// runOn runs argv in image for platform p (emulated when foreign) as root
+// and returns what it printed on stdout.
 func runOn(t testing.TB, ctx context.Context, c *solver.Client, image string, p ocispec.Platform, argv ...string) string {
 	t.Helper()
-	script := `"$@" > /out/stdout`
-	st := bk.Image(image, bk.Platform(p)).
-		Run(bk.Args(append([]string{"/bin/sh", "-c", script, "sh"}, argv...)), bk.Platform(p), bk.IgnoreCache,
-			bk.WithCustomNamef("run %s on %s", strings.Join(argv, " "), platforms.Format(p))).
-		AddMount("/out", bk.Scratch())
-	def, err := st.Marshal(ctx, bk.Platform(p))
-	if err != nil {
-		t.Fatalf("marshal: %v", err)
-	}
-	dir := t.TempDir()
-	_, err = c.BuildKit().Solve(ctx, def, client.SolveOpt{
-		Exports: []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: dir}},
-	}, nil)
-	if err != nil {
-		t.Fatalf("running %v in %s for %s: %v", argv, image, platforms.Format(p), err)
-	}
-	dt, err := os.ReadFile(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(dt))
+	return runAs(t, ctx, c, image, p, "0:0", argv...)
 }
 
 var gobuildBin string

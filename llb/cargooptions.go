@@ -148,13 +148,8 @@ func WithCargoCacheNamespace(ns string) CargoOption {
 // pkg-config variables of [platforms.Toolchain.CargoEnv] point at them.
 func WithTargetPackages(pkgs ...string) CargoOption {
 	return func(o *cargoOptions) error {
-		if err := checkDebianNames("WithTargetPackages", pkgs); err != nil {
+		if err := checkTargetPackages("WithTargetPackages", pkgs); err != nil {
 			return err
-		}
-		for _, p := range pkgs {
-			if strings.Contains(p, ":") {
-				return fmt.Errorf("WithTargetPackages(%q): %q: give the name without architecture, it is added per target", pkgs, p)
-			}
 		}
 		o.targetPkgs = append(o.targetPkgs, pkgs...)
 		return nil

@@ -77,13 +77,8 @@ func WithCEnv(kv ...string) COption {
 // ("zlib1g-dev" becomes zlib1g-dev:arm64 ...) in the shared install step.
 func WithCTargetPackages(pkgs ...string) COption {
 	return func(o *cOptions) error {
-		if err := checkDebianNames("WithCTargetPackages", pkgs); err != nil {
+		if err := checkTargetPackages("WithCTargetPackages", pkgs); err != nil {
 			return err
-		}
-		for _, p := range pkgs {
-			if strings.Contains(p, ":") {
-				return fmt.Errorf("WithCTargetPackages(%q): %q: give the name without architecture, it is added per target", pkgs, p)
-			}
 		}
 		o.targetPkgs = append(o.targetPkgs, pkgs...)
 		return nil

@@ -167,3 +167,17 @@ func checkDebianNames(option string, pkgs []string) error {
 	}
 	return nil
 }
+
+// checkTargetPackages checks names of packages installed per target
+// architecture: valid Debian names, given without an architecture.
+func checkTargetPackages(option string, pkgs []string) error {
+	if err := checkDebianNames(option, pkgs); err != nil {
+		return err
+	}
+	for _, p := range pkgs {
+		if strings.Contains(p, ":") {
+			return fmt.Errorf("%s(%q): %q: give the name without architecture, it is added per target", option, pkgs, p)
+		}
+	}
+	return nil
+}
