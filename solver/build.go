@@ -59,6 +59,14 @@ type buildOptions struct {
 	epoch               *time.Time
 	cacheFrom, cacheTo  []Cache
 	provenance          string
+	// attestationsInIndex is false with WithoutAttestationsInIndex.
+	attestationsInIndex bool
+	// nodeRetries is how often a fleet retries a target on another node.
+	nodeRetries int
+	// pushByDigest pushes registry outputs untagged (a fleet's parts).
+	pushByDigest bool
+	// partSink receives the build's OCI layout tar (a fleet's parts).
+	partSink func() (io.WriteCloser, error)
 }
 
 // BuildOption configures Build.
@@ -193,11 +201,9 @@ func WithSession(a ...session.Attachable) BuildOption {
 // fails leaves nothing at a destination. (Moving several outputs into place
 // is not atomic as a whole: if moving the second fails, the first stays.)
 func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn TargetFunc, opts ...BuildOption) (*Result, error) {
-	o := buildOptions{locals: map[string]fsutil.FS{}, progressMode: progressui.QuietMode, progressOut: io.Discard, emulation: EmulationAllow}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	o, err := newBuildOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	ids, err := targetIDs(targets)
 	if err != nil {
@@ -205,6 +211,47 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 	}
 	if fn == nil {
 		return nil, errors.New("build: nil TargetFunc")
+	}
+	ch := make(chan *client.SolveStatus)
+	display, err := progressui.NewDisplay(o.progressOut, o.progressMode)
+	if err != nil {
+		return nil, fmt.Errorf("progress: %w", err)
+	}
+	var res *Result
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		var err error
+		if len(o.outputs) > 0 && !o.attestationsInIndex {
+			res, err = c.buildAssembled(ectx, targets, ids, fn, o, ch)
+		} else {
+			res, err = c.build(ectx, targets, ids, fn, o, ch)
+		}
+		return err
+	})
+	eg.Go(func() error {
+		// The display must drain the channel until the build closes it,
+		// even when the build fails.
+		_, err := display.UpdateFrom(context.WithoutCancel(ectx), ch)
+		return err
+	})
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	if o.metadataFile != "" {
+		if err := res.WriteMetadataFile(o.metadataFile); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func newBuildOptions(opts []BuildOption) (*buildOptions, error) {
+	o := &buildOptions{locals: map[string]fsutil.FS{}, progressMode: progressui.QuietMode, progressOut: io.Discard,
+		emulation: EmulationAllow, attestationsInIndex: true}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
 	}
 	dirs := 0
 	for _, out := range o.outputs {
@@ -215,6 +262,45 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 	if dirs > 1 {
 		return nil, errors.New("build: at most one OCI directory output per build (BuildKit exports one OCI store per session)")
 	}
+	return o, nil
+}
+
+// buildAssembled is build, exporting to parts of its own and assembling
+// the index itself (as a fleet does) so that it can leave attestation
+// manifests out of the index, which BuildKit's exporter always puts in.
+func (c *Client) buildAssembled(ctx context.Context, targets []ocispec.Platform, ids []string, fn TargetFunc, o *buildOptions, ch chan *client.SolveStatus) (*Result, error) {
+	asm, err := newAssembly(o, targets)
+	if err != nil {
+		close(ch)
+		return nil, err
+	}
+	defer asm.cleanup()
+	po, err := asm.partOptions(o, nil)
+	if err != nil {
+		close(ch)
+		return nil, err
+	}
+	r, err := c.build(ctx, targets, ids, fn, po, ch)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{BuildPlatform: r.BuildPlatform, Plan: r.Plan, Emulated: r.Emulated, Verified: r.Verified}
+	if err := asm.assemble(ctx, o, []part{{res: r}}, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// build runs one BuildKit build of targets (ids are their normalised
+// names) with o, sending progress to ch, which it closes. It does not write
+// the metadata file.
+func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []string, fn TargetFunc, o *buildOptions, ch chan *client.SolveStatus) (*Result, error) {
+	handed := false // BuildKit closes ch once it has it
+	defer func() {
+		if !handed {
+			close(ch)
+		}
+	}()
 	workers, err := c.Workers(ctx)
 	if err != nil {
 		return nil, err
@@ -244,12 +330,15 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		solveOpt.CacheExports = append(solveOpt.CacheExports, cacheEntry(c, true))
 	}
 	for _, out := range o.outputs {
-		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch)
+		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch, o.pushByDigest)
 		if err != nil {
 			return nil, err
 		}
 		stagedOuts = append(stagedOuts, s)
 		solveOpt.Exports = append(solveOpt.Exports, s.entry)
+	}
+	if o.partSink != nil {
+		solveOpt.Exports = append(solveOpt.Exports, sinkEntry(o.partSink, o.indexAnnotations, o.manifestAnnotations, o.epoch))
 	}
 
 	var emulated []EmulatedStep
@@ -347,25 +436,9 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		return res, nil
 	}
 
-	ch := make(chan *client.SolveStatus)
-	display, err := progressui.NewDisplay(o.progressOut, o.progressMode)
+	handed = true
+	resp, err := c.bk.Build(ctx, solveOpt, "crossllb", buildFunc, ch)
 	if err != nil {
-		return nil, fmt.Errorf("progress: %w", err)
-	}
-	var resp *client.SolveResponse
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.Go(func() error {
-		var err error
-		resp, err = c.bk.Build(ectx, solveOpt, "crossllb", buildFunc, ch)
-		return err
-	})
-	eg.Go(func() error {
-		// The display must drain the channel until Build closes it, even
-		// when the build fails.
-		_, err := display.UpdateFrom(context.WithoutCancel(ectx), ch)
-		return err
-	})
-	if err := eg.Wait(); err != nil {
 		if ctx.Err() != nil {
 			// BuildKit reports a cancel as a gRPC status: give callers the
 			// context's own error to test with errors.Is.
@@ -382,17 +455,17 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 	stagedOuts = nil
 
 	res := &Result{BuildPlatform: build, ExporterResponse: resp.ExporterResponse, Emulated: emulated, Verified: verified}
-	if len(o.outputs) > 0 {
+	for _, t := range targets {
+		res.Plan = append(res.Plan, Assignment{Target: t, Node: c.addr, Build: build, Native: platforms.Format(t) == platforms.Format(build)})
+	}
+	if len(o.outputs) > 0 || o.partSink != nil {
 		if res.Index, res.ImageName, err = parseExporterResponse(resp.ExporterResponse); err != nil {
 			return nil, err
 		}
+	}
+	if len(o.outputs) > 0 {
 		if res.Manifests, err = readManifests(ctx, o.outputs[0], res.Index, targets); err != nil {
 			return nil, fmt.Errorf("reading back the index from %s: %w", o.outputs[0], err)
-		}
-	}
-	if o.metadataFile != "" {
-		if err := res.WriteMetadataFile(o.metadataFile); err != nil {
-			return nil, err
 		}
 	}
 	return res, nil

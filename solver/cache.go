@@ -169,3 +169,25 @@ func WithProvenance(mode string) BuildOption {
 		return nil
 	}
 }
+
+// forTarget is c for one target of a fleet build, so that the targets
+// built on different nodes never overwrite each other's cache: a registry
+// ref gets the target in its tag (REF:TAG-linux-arm64, or REF:linux-arm64
+// without a tag), a local directory a subdirectory (DIR/linux-arm64).
+func (c Cache) forTarget(slug string) Cache {
+	switch c.Kind {
+	case CacheRegistry:
+		named, err := reference.ParseNormalizedNamed(c.Ref)
+		if err != nil {
+			return c // Validate refused it already
+		}
+		tag := slug
+		if t, ok := named.(reference.Tagged); ok {
+			tag = t.Tag() + "-" + slug
+		}
+		c.Ref = reference.TrimNamed(named).String() + ":" + tag
+	case CacheLocal:
+		c.Dir = filepath.Join(c.Dir, slug)
+	}
+	return c
+}

@@ -35,6 +35,9 @@ type connectOptions struct {
 	embedded                      EmbeddedConfig
 	probeTimeout                  time.Duration
 	lookupEnv                     func(string) (string, bool)
+	// tlsTCPOnly ignores the TLS options for addresses other than tcp://
+	// (ConnectFleet: one set of options for mixed nodes).
+	tlsTCPOnly bool
 }
 
 // ConnectOption configures Connect.
@@ -154,7 +157,11 @@ func dial(ctx context.Context, addr string, o *connectOptions) (*Client, error) 
 	var copts []client.ClientOpt
 	tls := o.caCert != "" || o.serverName != "" || o.cert != ""
 	if tls && !strings.HasPrefix(addr, "tcp://") {
-		return nil, fmt.Errorf("connecting to buildkitd at %s: TLS options apply to tcp:// addresses only", addr)
+		if !o.tlsTCPOnly {
+			return nil, fmt.Errorf("connecting to buildkitd at %s: TLS options apply to tcp:// addresses only", addr)
+		}
+		// A fleet's TLS options are for its tcp:// nodes.
+		o = &connectOptions{probeTimeout: o.probeTimeout, lookupEnv: o.lookupEnv, noEmbedded: o.noEmbedded}
 	}
 	if o.caCert != "" || o.serverName != "" {
 		copts = append(copts, client.WithServerConfig(o.serverName, o.caCert))

@@ -37,15 +37,29 @@ func annotationAttrs(attrs map[string]string, index, manifest map[string]string)
 	}
 }
 
-// stage prepares the export entry for o, with temporary destinations.
-func stage(o Output, index, manifest map[string]string, epoch *time.Time) (*staged, error) {
-	s := &staged{out: o}
+// exportAttrs are the attributes every image exporter of a build gets.
+func exportAttrs(index, manifest map[string]string, epoch *time.Time) map[string]string {
 	attrs := map[string]string{}
 	annotationAttrs(attrs, index, manifest)
 	if epoch != nil {
 		attrs[string(exptypes.OptKeySourceDateEpoch)] = strconv.FormatInt(epoch.Unix(), 10)
 		attrs[string(exptypes.OptKeyRewriteTimestamp)] = "true"
 	}
+	return attrs
+}
+
+// sinkEntry streams an OCI layout tar of the build's index to sink.
+func sinkEntry(sink func() (io.WriteCloser, error), index, manifest map[string]string, epoch *time.Time) client.ExportEntry {
+	attrs := exportAttrs(index, manifest, epoch)
+	attrs["tar"] = "true"
+	return client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs,
+		Output: func(map[string]string) (io.WriteCloser, error) { return sink() }}
+}
+
+// stage prepares the export entry for o, with temporary destinations.
+func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDigest bool) (*staged, error) {
+	s := &staged{out: o}
+	attrs := exportAttrs(index, manifest, epoch)
 	switch o.Kind {
 	case KindOCITar:
 		attrs["tar"] = "true"
@@ -70,6 +84,10 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time) (*stag
 	case KindRegistry:
 		attrs[string(exptypes.OptKeyName)] = o.Name
 		attrs[string(exptypes.OptKeyPush)] = "true"
+		if byDigest {
+			// Untagged: a fleet tags the index it assembles, last.
+			attrs[string(exptypes.OptKeyPushByDigest)] = "true"
+		}
 		attrs[string(exptypes.OptKeyOCITypes)] = "true"
 		if o.Insecure {
 			attrs[string(exptypes.OptKeyInsecure)] = "true"

@@ -14,7 +14,7 @@ func TestStageTarCommitAndAbort(t *testing.T) {
 	epoch := time.Unix(1700000000, 0)
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "app.tar")
-	s, err := stage(OCITar(dest), map[string]string{"org.opencontainers.image.title": "app"}, map[string]string{"k": "v"}, &epoch)
+	s, err := stage(OCITar(dest), map[string]string{"org.opencontainers.image.title": "app"}, map[string]string{"k": "v"}, &epoch, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestStageTarCommitAndAbort(t *testing.T) {
 	}
 
 	failed := filepath.Join(dir, "failed.tar")
-	s, err = stage(OCITar(failed), nil, nil, nil)
+	s, err = stage(OCITar(failed), nil, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestStageDirReplacesOldLayout(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dest, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := stage(OCIDir(dest), nil, nil, nil)
+	s, err := stage(OCIDir(dest), nil, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestStageDirReplacesOldLayout(t *testing.T) {
 }
 
 func TestStageRegistry(t *testing.T) {
-	s, err := stage(Registry("127.0.0.1:5000/app:v1", Insecure()), nil, nil, nil)
+	s, err := stage(Registry("127.0.0.1:5000/app:v1", Insecure()), nil, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestOCIDirRefusesForeignDirectory(t *testing.T) {
 	}
 	// Validated once, then filled during the build: commit refuses too.
 	later := filepath.Join(dir, "later")
-	s, err := stage(OCIDir(later), nil, nil, nil)
+	s, err := stage(OCIDir(later), nil, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestOCIDirRefusesForeignDirectory(t *testing.T) {
 func TestStageRelativeDestStaysBeside(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	s, err := stage(OCITar("app.tar"), nil, nil, nil)
+	s, err := stage(OCITar("app.tar"), nil, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

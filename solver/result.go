@@ -11,9 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -36,6 +34,8 @@ type Result struct {
 	Emulated []EmulatedStep
 	// Verified lists the binaries checked against their target (WithVerify).
 	Verified []VerifiedBinary
+	// Plan says which node built each target, natively or cross-compiled.
+	Plan Plan
 }
 
 // PlatformManifest is one platform's entry of the index.
@@ -58,6 +58,16 @@ type Metadata struct {
 	// Emulated and Verified are keyed by target platform.
 	Emulated map[string][]EmulatedStep   `json:"crossllb.emulated,omitempty"`
 	Verified map[string][]VerifiedBinary `json:"crossllb.verified,omitempty"`
+	// Nodes says where each target was built, keyed by target platform.
+	Nodes map[string]NodeEntry `json:"crossllb.nodes,omitempty"`
+}
+
+// NodeEntry is one value of Metadata.Nodes.
+type NodeEntry struct {
+	Node    string   `json:"node"`
+	Build   string   `json:"build"`
+	Native  bool     `json:"native"`
+	Retried []string `json:"retried,omitempty"`
 }
 
 // PlatformDigestsEntry is one value of Metadata.Platforms.
@@ -90,6 +100,12 @@ func (r *Result) Metadata() Metadata {
 		}
 		id := platforms.Format(s.Target)
 		m.Emulated[id] = append(m.Emulated[id], s)
+	}
+	for _, a := range r.Plan {
+		if m.Nodes == nil {
+			m.Nodes = map[string]NodeEntry{}
+		}
+		m.Nodes[platforms.Format(a.Target)] = NodeEntry{Node: a.Node, Build: platforms.Format(a.Build), Native: a.Native, Retried: a.Retried}
 	}
 	for _, v := range r.Verified {
 		if m.Verified == nil {
@@ -148,9 +164,7 @@ func readManifests(ctx context.Context, out Output, index ocispec.Descriptor, ta
 	var fetch blobFetcher
 	switch out.Kind {
 	case KindOCIDir:
-		fetch = func(_ context.Context, d digest.Digest) ([]byte, error) {
-			return os.ReadFile(filepath.Join(out.Dest, ocispec.ImageBlobsDir, d.Algorithm().String(), d.Encoded()))
-		}
+		fetch = layoutFetcher(out.Dest)
 	case KindOCITar:
 		blobs, err := smallTarBlobs(out.Dest, 4<<20)
 		if err != nil {
@@ -164,16 +178,9 @@ func readManifests(ctx context.Context, out Output, index ocispec.Descriptor, ta
 			return dt, nil
 		}
 	case KindRegistry:
-		ref, err := name.ParseReference(out.Name, nameOpts(out)...)
-		if err != nil {
+		var err error
+		if fetch, err = registryFetcher(out); err != nil {
 			return nil, err
-		}
-		fetch = func(ctx context.Context, d digest.Digest) ([]byte, error) {
-			desc, err := remote.Get(ref.Context().Digest(d.String()), remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
-			if err != nil {
-				return nil, err
-			}
-			return desc.Manifest, nil
 		}
 	default:
 		return nil, out.Validate()

@@ -1,0 +1,509 @@
+package solver
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/distribution/reference"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	digest "github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/platforms"
+)
+
+// assembly turns the parts of a build (each a BuildKit build of some
+// targets, possibly on different nodes) into one image index per output.
+// Each part streams an OCI layout tar, whose blobs are verified and stored
+// (once) in one layout directory under partsDir as they arrive (for OCI
+// tar and directory outputs), and pushes by digest, untagged (for registry
+// outputs); assemble then writes the index.
+type assembly struct {
+	targets  []ocispec.Platform
+	local    []Output // OCI tar and directory outputs
+	registry []Output
+	partsDir string // "" without local outputs
+	merged   string // the layout the parts' blobs are stored in
+
+	mu    sync.Mutex
+	sinks []*io.PipeWriter
+}
+
+func newAssembly(o *buildOptions, targets []ocispec.Platform) (*assembly, error) {
+	a := &assembly{targets: targets}
+	for _, out := range o.outputs {
+		if out.Kind == KindRegistry {
+			a.registry = append(a.registry, out)
+		} else {
+			a.local = append(a.local, out)
+		}
+	}
+	if len(a.local) > 0 {
+		dir, err := os.MkdirTemp(partsDirFor(a.local), ".crossllb-parts-*")
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", a.local[0], err)
+		}
+		a.partsDir, a.merged = dir, filepath.Join(dir, "layout")
+	}
+	return a, nil
+}
+
+// errAborted ends the parts' streams that BuildKit left open.
+var errAborted = errors.New("build aborted")
+
+// cleanup ends every part's stream and removes what was received.
+func (a *assembly) cleanup() {
+	a.mu.Lock()
+	for _, w := range a.sinks {
+		_ = w.CloseWithError(errAborted)
+	}
+	a.sinks = nil
+	a.mu.Unlock()
+	if a.partsDir != "" {
+		_ = os.RemoveAll(a.partsDir)
+	}
+}
+
+// sink receives one part's OCI layout tar: its blobs go into the merged
+// layout as they arrive. Close returns once every blob is stored.
+func (a *assembly) sink() (io.WriteCloser, error) {
+	pr, pw := io.Pipe()
+	s := &sinkWriter{PipeWriter: pw, done: make(chan error, 1)}
+	a.mu.Lock()
+	a.sinks = append(a.sinks, pw)
+	a.mu.Unlock()
+	go func() {
+		err := extractBlobs(pr, a.merged)
+		_ = pr.CloseWithError(err) // unblocks the writer on a bad stream
+		s.done <- err
+	}()
+	return s, nil
+}
+
+type sinkWriter struct {
+	*io.PipeWriter
+	done chan error
+}
+
+func (s *sinkWriter) Close() error {
+	_ = s.PipeWriter.Close()
+	if err := <-s.done; err != nil {
+		return fmt.Errorf("receiving a node's layout: %w", err)
+	}
+	return nil
+}
+
+// extractBlobs stores the blobs of an OCI layout tar in the layout at dir,
+// each checked against its digest; the tar's index.json and oci-layout
+// are not needed (the part's index is a blob too).
+func extractBlobs(r io.Reader, dir string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		parts := strings.Split(path.Clean(h.Name), "/")
+		if len(parts) != 3 || parts[0] != ocispec.ImageBlobsDir {
+			continue
+		}
+		d := digest.NewDigestFromEncoded(digest.Algorithm(parts[1]), parts[2])
+		if err := d.Validate(); err != nil {
+			return fmt.Errorf("%s: not a blob: %w", h.Name, err)
+		}
+		if err := writeBlob(dir, ocispec.Descriptor{Digest: d, Size: h.Size}, tr); err != nil {
+			return fmt.Errorf("blob %s: %w", d, err)
+		}
+	}
+}
+
+// part is one BuildKit build of some of the targets.
+type part struct{ res *Result }
+
+// partOptions are o for a part: its exports (the stream into the merged
+// layout, untagged registry pushes), no metadata file, and, for a part
+// that is one target of a fleet build (target not nil), that target's
+// cache refs.
+func (a *assembly) partOptions(o *buildOptions, target *ocispec.Platform) (*buildOptions, error) {
+	po := *o
+	po.outputs, po.metadataFile, po.pushByDigest, po.partSink = nil, "", true, nil
+	if a.merged != "" {
+		po.partSink = a.sink
+	}
+	for _, out := range a.registry {
+		// Untagged: BuildKit refuses to push a tagged name by digest.
+		named, err := reference.ParseNormalizedNamed(out.Name)
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", out, err)
+		}
+		out.Name = reference.TrimNamed(named).String()
+		po.outputs = append(po.outputs, out)
+	}
+	if target != nil {
+		po.cacheTo = nil
+		for _, c := range o.cacheTo {
+			po.cacheTo = append(po.cacheTo, c.forTarget(slug(*target)))
+		}
+		po.cacheFrom = nil
+		for _, c := range o.cacheFrom {
+			for _, t := range a.targets {
+				po.cacheFrom = append(po.cacheFrom, c.forTarget(slug(t)))
+			}
+		}
+	}
+	return &po, nil
+}
+
+// partFetcher reads small blobs (indexes, manifests) of the parts.
+func (a *assembly) partFetcher() (blobFetcher, error) {
+	if a.merged != "" {
+		return layoutFetcher(a.merged), nil
+	}
+	return registryFetcher(a.registry[0])
+}
+
+// assemble writes one index of every part's manifests to each output,
+// fills res with its descriptors, and moves local outputs into place.
+func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, res *Result) error {
+	images := map[string]ocispec.Descriptor{}
+	atts := map[digest.Digest]ocispec.Descriptor{} // by the manifest they refer to
+	fetch, err := a.partFetcher()
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		dt, err := fetchVerified(ctx, fetch, p.res.Index.Digest)
+		if err != nil {
+			return fmt.Errorf("reading the index %s a node exported: %w", p.res.Index.Digest, err)
+		}
+		var idx ocispec.Index
+		if err := json.Unmarshal(dt, &idx); err != nil {
+			return fmt.Errorf("reading the index %s a node exported: %w", p.res.Index.Digest, err)
+		}
+		for _, m := range idx.Manifests {
+			if m.Annotations[annotationReferenceType] == "attestation-manifest" {
+				atts[digest.Digest(m.Annotations[annotationReferenceDigest])] = m
+				continue
+			}
+			if m.Platform != nil {
+				images[platforms.Format(*m.Platform)] = m
+			}
+		}
+	}
+	// BuildKit's order: every image manifest in the targets' order, then
+	// their attestation manifests in the same order.
+	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	if len(o.indexAnnotations) > 0 {
+		idx.Annotations = o.indexAnnotations
+	}
+	var attList []ocispec.Descriptor
+	for _, t := range a.targets {
+		m, ok := images[platforms.Format(t)]
+		if !ok {
+			return fmt.Errorf("no node exported a manifest for %s", platforms.Format(t))
+		}
+		idx.Manifests = append(idx.Manifests, m)
+		if att, ok := atts[m.Digest]; ok {
+			attList = append(attList, att)
+		}
+	}
+	if o.attestationsInIndex {
+		idx.Manifests = append(idx.Manifests, attList...)
+	}
+	idxJSON, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return err
+	}
+	desc := ocispec.Descriptor{MediaType: idx.MediaType, Digest: digest.FromBytes(idxJSON), Size: int64(len(idxJSON))}
+
+	var commits []*staged
+	defer func() {
+		for _, s := range commits {
+			s.abort()
+		}
+	}()
+	if len(a.local) > 0 {
+		merged := a.merged
+		blobs := append(append([]ocispec.Descriptor{}, idx.Manifests...), attList...)
+		if err := finishLayout(ctx, merged, blobs, idxJSON, desc, o.epoch); err != nil {
+			return fmt.Errorf("merging the nodes' layouts: %w", err)
+		}
+		if res.Manifests, err = manifestsFromIndex(ctx, layoutFetcher(merged), desc, a.targets); err != nil {
+			return fmt.Errorf("reading back the assembled index: %w", err)
+		}
+		// Tars first: the directory output takes the merged layout itself.
+		for _, kind := range []OutputKind{KindOCITar, KindOCIDir} {
+			for _, out := range a.local {
+				if out.Kind != kind {
+					continue
+				}
+				s, err := stage(out, nil, nil, nil, false)
+				if err != nil {
+					return err
+				}
+				commits = append(commits, s)
+				if kind == KindOCITar {
+					err = writeLayoutTar(merged, s.files[0])
+				} else {
+					err = moveLayout(merged, s.tmp)
+				}
+				if err != nil {
+					return fmt.Errorf("output %s: %w", out, err)
+				}
+			}
+		}
+	}
+	// The tags last: every manifest is in the registry by now.
+	for _, out := range a.registry {
+		if err := pushIndex(ctx, out, idxJSON); err != nil {
+			return err
+		}
+		if res.Manifests == nil {
+			fetch, err := registryFetcher(out)
+			if err != nil {
+				return err
+			}
+			if res.Manifests, err = manifestsFromIndex(ctx, fetch, desc, a.targets); err != nil {
+				return fmt.Errorf("reading back the assembled index from %s: %w", out, err)
+			}
+		}
+	}
+	for _, s := range commits {
+		if err := s.commit(); err != nil {
+			return err
+		}
+	}
+	commits = nil
+
+	res.Index = desc
+	if len(a.registry) > 0 {
+		res.ImageName = a.registry[0].Name
+	}
+	descJSON, err := json.Marshal(desc)
+	if err != nil {
+		return err
+	}
+	res.ExporterResponse = map[string]string{
+		exptypes.ExporterImageDigestKey:     desc.Digest.String(),
+		exptypes.ExporterImageDescriptorKey: encodeBase64(descJSON),
+	}
+	if res.ImageName != "" {
+		res.ExporterResponse[exptypes.ExporterImageNameKey] = res.ImageName
+	}
+	for i := range res.Manifests {
+		if att, ok := atts[res.Manifests[i].Manifest.Digest]; ok && res.Manifests[i].Attestation == nil {
+			res.Manifests[i].Attestation = &att
+		}
+	}
+	return nil
+}
+
+// finishLayout makes the layout at dir, which holds every part's blobs,
+// the layout of the index idxJSON: it adds the index, index.json and
+// oci-layout, checks that every blob the manifests in blobs reach is
+// there, and removes the rest (the parts' own indexes, blobs of an attempt
+// that failed and was retried elsewhere).
+func finishLayout(ctx context.Context, dir string, blobs []ocispec.Descriptor, idxJSON []byte, desc ocispec.Descriptor, epoch *time.Time) error {
+	if err := writeBlob(dir, desc, bytes.NewReader(idxJSON)); err != nil {
+		return fmt.Errorf("index %s: %w", desc.Digest, err)
+	}
+	keep := map[string]bool{blobPath(dir, desc.Digest): true}
+	for _, m := range blobs {
+		mdt, err := fetchVerified(ctx, layoutFetcher(dir), m.Digest)
+		if err != nil {
+			return fmt.Errorf("manifest %s: %w", m.Digest, err)
+		}
+		var man ocispec.Manifest
+		if err := json.Unmarshal(mdt, &man); err != nil {
+			return fmt.Errorf("manifest %s: %w", m.Digest, err)
+		}
+		for _, d := range append([]ocispec.Descriptor{man.Config, m}, man.Layers...) {
+			p := blobPath(dir, d.Digest)
+			st, err := os.Stat(p)
+			if err != nil {
+				return fmt.Errorf("blob %s of manifest %s: %w", d.Digest, m.Digest, err)
+			}
+			if st.Size() != d.Size {
+				return fmt.Errorf("blob %s of manifest %s: %d bytes, the descriptor says %d", d.Digest, m.Digest, st.Size(), d.Size)
+			}
+			keep[p] = true
+		}
+	}
+	err := filepath.WalkDir(filepath.Join(dir, ocispec.ImageBlobsDir), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || keep[p] {
+			return err
+		}
+		return os.Remove(p)
+	})
+	if err != nil {
+		return err
+	}
+	created := time.Now().UTC()
+	if epoch != nil {
+		created = epoch.UTC()
+	}
+	top := desc
+	top.Annotations = map[string]string{ocispec.AnnotationCreated: created.Format(time.RFC3339)}
+	indexJSON, err := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{top}})
+	if err != nil {
+		return err
+	}
+	layoutJSON, err := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, ocispec.ImageLayoutFile), layoutJSON, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, ocispec.ImageIndexFile), indexJSON, 0o644)
+}
+
+func blobPath(layout string, d digest.Digest) string {
+	return filepath.Join(layout, ocispec.ImageBlobsDir, d.Algorithm().String(), d.Encoded())
+}
+
+// writeBlob stores r as the blob d of the layout, checking its size and
+// digest, through a temporary file; a blob already there is kept.
+func writeBlob(layout string, d ocispec.Descriptor, r io.Reader) error {
+	dst := blobPath(layout, d.Digest)
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	v := d.Digest.Verifier()
+	n, err := io.Copy(io.MultiWriter(tmp, v), r)
+	err = errors.Join(err, tmp.Close())
+	switch {
+	case err != nil:
+		return err
+	case n != d.Size:
+		return fmt.Errorf("%d bytes, the descriptor says %d", n, d.Size)
+	case !v.Verified():
+		return errors.New("content does not match its digest")
+	}
+	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// moveLayout puts the layout at src where the staged output dst (an empty
+// directory) is.
+func moveLayout(src, dst string) error {
+	if err := os.Remove(dst); err != nil {
+		return err
+	}
+	return os.Rename(src, dst)
+}
+
+// rawIndex is an index's bytes as ggcr's remote.Put takes them.
+type rawIndex []byte
+
+func (r rawIndex) RawManifest() ([]byte, error)        { return r, nil }
+func (r rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
+
+// pushIndex puts the assembled index at out's tag. Its manifests are in
+// the repository already (the nodes pushed them by digest).
+func pushIndex(ctx context.Context, out Output, idxJSON []byte) error {
+	ref, err := name.ParseReference(out.Name, nameOpts(out)...)
+	if err != nil {
+		return fmt.Errorf("output %s: %w", out, err)
+	}
+	if err := remote.Put(ref, rawIndex(idxJSON), remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+		return fmt.Errorf("output %s: pushing the index to %s: %w", out, ref.Context().RegistryStr(), err)
+	}
+	return nil
+}
+
+func layoutFetcher(dir string) blobFetcher {
+	return func(_ context.Context, d digest.Digest) ([]byte, error) {
+		return os.ReadFile(blobPath(dir, d))
+	}
+}
+
+func registryFetcher(out Output) (blobFetcher, error) {
+	ref, err := name.ParseReference(out.Name, nameOpts(out)...)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", out, err)
+	}
+	return func(ctx context.Context, d digest.Digest) ([]byte, error) {
+		desc, err := remote.Get(ref.Context().Digest(d.String()), remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+		if err != nil {
+			return nil, err
+		}
+		return desc.Manifest, nil
+	}, nil
+}
+
+// writeLayoutTar writes the layout at dir to w as an OCI layout tar:
+// directories, then files, in lexical order, owned by root, dated 1970, so
+// that the same layout gives the same bytes.
+func writeLayoutTar(dir string, w io.Writer) error {
+	tw := tar.NewWriter(w)
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		h := &tar.Header{Name: filepath.ToSlash(rel), Mode: int64(info.Mode().Perm()), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
+		switch {
+		case d.IsDir():
+			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
+			return tw.WriteHeader(h)
+		case d.Type().IsRegular():
+			h.Typeflag, h.Size = tar.TypeReg, info.Size()
+			if err := tw.WriteHeader(h); err != nil {
+				return err
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = io.Copy(tw, f)
+			return err
+		}
+		return fmt.Errorf("%s: not a file or directory", rel)
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Close()
+}

@@ -1,0 +1,222 @@
+package solver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/progress/progressui"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/crossllb/crossllb/platforms"
+)
+
+// WithNodeRetries lets a fleet build retry a target on another node, up to
+// n times, when the node building it fails (it stops answering). A target
+// whose build fails on a node that still answers is not retried: the
+// failure is the build's, and another node would fail the same way.
+func WithNodeRetries(n int) BuildOption {
+	return func(o *buildOptions) error {
+		if n < 0 {
+			return fmt.Errorf("node retries %d: want 0 or more", n)
+		}
+		o.nodeRetries = n
+		return nil
+	}
+}
+
+// WithoutAttestationsInIndex keeps attestation manifests (provenance) out
+// of the image index, for clients that choke on its unknown/unknown
+// entries. They are still built and exported as blobs (the registry or the
+// layout holds them, unreferenced by the index); Result.Manifests still
+// names them.
+func WithoutAttestationsInIndex() BuildOption {
+	return func(o *buildOptions) error { o.attestationsInIndex = false; return nil }
+}
+
+// probeTimeout bounds the check of whether a failed node still answers.
+const probeTimeout = 5 * time.Second
+
+// Build builds every target on the node Plan picks for it, each target in
+// its own BuildKit build, concurrently, and writes ONE image index to each
+// output, as Client.Build does:
+//
+//   - registry outputs: every node pushes its manifests by digest, untagged;
+//     the index is assembled from their descriptors and pushed last, so no
+//     tag ever points at a partial index;
+//   - OCI tar and directory outputs: every node's layout is received,
+//     merged (blobs deduplicated) into one layout with one index, and moved
+//     into place once every target has succeeded.
+//
+// The index lists the image manifests in the targets' order, then the
+// attestation manifests in the same order: with WithSourceDateEpoch, a
+// build split over nodes has the same index digest as a single-node build.
+// Cache exports (WithCacheTo) are per target, so no node overwrites
+// another's; WithCacheFrom imports every target's. A node that fails
+// fails the build with its address and the target; nothing is written to
+// the outputs (see WithNodeRetries). The Result's Plan says where each
+// target was built.
+func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn TargetFunc, opts ...BuildOption) (*Result, error) {
+	o, err := newBuildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := targetIDs(targets)
+	if err != nil {
+		return nil, err
+	}
+	if fn == nil {
+		return nil, errors.New("build: nil TargetFunc")
+	}
+	nodes, err := f.describe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan := schedule(targets, nodes)
+	byAddr := map[string]*Client{}
+	for _, c := range f.nodes {
+		byAddr[c.addr] = c
+	}
+
+	asm, err := newAssembly(o, targets)
+	if err != nil {
+		return nil, err
+	}
+	defer asm.cleanup()
+
+	display, err := progressui.NewDisplay(o.progressOut, o.progressMode)
+	if err != nil {
+		return nil, fmt.Errorf("progress: %w", err)
+	}
+	statuses := make(chan *client.SolveStatus)
+	var relays sync.WaitGroup
+	displayDone := make(chan error, 1)
+	go func() {
+		_, err := display.UpdateFrom(context.WithoutCancel(ctx), statuses)
+		displayDone <- err
+	}()
+
+	var mu sync.Mutex // guards plan and dead
+	dead := map[string]bool{}
+	parts := make([]part, len(targets))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i := range targets {
+		eg.Go(func() error {
+			for attempt := 0; ; attempt++ {
+				mu.Lock()
+				a := plan[i]
+				mu.Unlock()
+				po, err := asm.partOptions(o, &targets[i])
+				if err != nil {
+					return err
+				}
+				ch := make(chan *client.SolveStatus)
+				relays.Add(1)
+				go func() {
+					defer relays.Done()
+					relay(a.Node+" "+ids[i], ch, statuses)
+				}()
+				res, err := byAddr[a.Node].build(ectx, targets[i:i+1], ids[i:i+1], fn, po, ch)
+				if err == nil {
+					parts[i] = part{res: res}
+					return nil
+				}
+				if ectx.Err() != nil {
+					return fmt.Errorf("node %s: building %s: %w", a.Node, ids[i], context.Cause(ectx))
+				}
+				err = fmt.Errorf("node %s: building %s: %w", a.Node, ids[i], err)
+				if attempt >= o.nodeRetries || byAddr[a.Node].answers(ectx) {
+					return err
+				}
+				mu.Lock()
+				dead[a.Node] = true
+				next, ok := reschedule(a, nodes, dead, plan)
+				if ok {
+					plan[i] = next
+				}
+				mu.Unlock()
+				if !ok {
+					return fmt.Errorf("%w (no other node is left to retry on)", err)
+				}
+			}
+		})
+	}
+	err = eg.Wait()
+	relays.Wait()
+	close(statuses)
+	if derr := <-displayDone; err == nil && derr != nil {
+		err = fmt.Errorf("progress: %w", derr)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
+		}
+		return nil, err
+	}
+
+	res := &Result{Plan: plan}
+	for _, p := range parts {
+		res.Emulated = append(res.Emulated, p.res.Emulated...)
+		res.Verified = append(res.Verified, p.res.Verified...)
+	}
+	if builds := uniqueBuilds(plan); len(builds) == 1 {
+		res.BuildPlatform = builds[0]
+	}
+	if len(o.outputs) > 0 {
+		if err := asm.assemble(ctx, o, parts, res); err != nil {
+			return nil, err
+		}
+	}
+	if o.metadataFile != "" {
+		if err := res.WriteMetadataFile(o.metadataFile); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// answers reports whether the node still answers, within probeTimeout.
+func (c *Client) answers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	_, err := c.bk.ListWorkers(ctx)
+	return err == nil
+}
+
+func uniqueBuilds(plan Plan) []ocispec.Platform {
+	var out []ocispec.Platform
+	for _, a := range plan {
+		if !slices.ContainsFunc(out, func(p ocispec.Platform) bool { return platforms.Format(p) == platforms.Format(a.Build) }) {
+			out = append(out, a.Build)
+		}
+	}
+	return out
+}
+
+// slug is a platform as a path or tag element: linux-arm-v7.
+func slug(p ocispec.Platform) string { return strings.ReplaceAll(platforms.Format(p), "/", "-") }
+
+// partsDirFor picks where the nodes' layouts are received: beside the OCI
+// directory output when there is one (the merged layout is renamed into
+// place from there), else beside the first tar.
+func partsDirFor(outs []Output) string {
+	for _, out := range outs {
+		if out.Kind == KindOCIDir {
+			return filepath.Dir(out.Dest)
+		}
+	}
+	for _, out := range outs {
+		if out.Kind == KindOCITar {
+			return filepath.Dir(out.Dest)
+		}
+	}
+	return os.TempDir()
+}
