@@ -208,7 +208,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	contextID := "crossllb-cargo:" + absContext
 
-	cl, err := solver.Connect(ctx, c.Addr)
+	cl, err := solver.Connect(ctx, c.Addr, c.ConnectOptions()...)
 	if err != nil {
 		return err
 	}

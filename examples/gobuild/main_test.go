@@ -70,7 +70,7 @@ func TestAnnotationPrefixes(t *testing.T) {
 	if c.ManifestAnnotations["b"] != "2" || c.ManifestAnnotations["c"] != "3" || c.ManifestAnnotations["a"] != "" {
 		t.Errorf("manifest annotations = %v", c.ManifestAnnotations)
 	}
-	if len(c.Targets) != 3 || c.context == "" {
-		t.Errorf("defaults: targets %v, context %q", c.Targets, c.context)
+	if len(c.Targets) != 3 || c.recipe.Context == "" || c.recipe.Binary != "hello" {
+		t.Errorf("defaults: targets %v, recipe %+v", c.Targets, c.recipe)
 	}
 }

@@ -59,7 +59,17 @@ func (m *Multi) Set(v string) error { *m = append(*m, v); return nil }
 
 // Common are the shared flags, parsed.
 type Common struct {
-	Addr                string
+	// Addr is --addr: one buildkitd address ("" for the default).
+	Addr string
+	// Addrs are every --addr given; more than one only when Fleet is set
+	// before Parse.
+	Addrs []string
+	// Fleet lets --addr repeat, one per node (examples/multinode).
+	Fleet bool
+	// TLS files for tcp:// addresses (buildctl's --tlscacert etc.).
+	TLSCACert, TLSCert, TLSKey, TLSServerName string
+	// AttestationsInIndex is false with --attestations-in-index=false.
+	AttestationsInIndex bool
 	Targets             []ocispec.Platform
 	Outputs             []solver.Output
 	MetadataFile        string
@@ -74,14 +84,19 @@ type Common struct {
 	// Epoch is --source-date-epoch (default $SOURCE_DATE_EPOCH), if set.
 	Epoch *time.Time
 
-	platformList, emulation, epoch                       string
-	outputs, labels, annotations, cacheFrom, cacheTo, at Multi
+	platformList, emulation, epoch                              string
+	addrs, outputs, labels, annotations, cacheFrom, cacheTo, at Multi
 }
 
 // Register adds the shared flags to fs.
 func Register(fs *flag.FlagSet, defaultPlatforms string) *Common {
 	c := &Common{}
-	fs.StringVar(&c.Addr, "addr", "", "buildkitd address (default: $BUILDKIT_HOST, the default socket, or a private buildkitd)")
+	fs.Var(&c.addrs, "addr", "buildkitd address: unix://, tcp://, docker-container://, kube-pod:// (default: $BUILDKIT_HOST, the default socket, or a private buildkitd); repeat it for a fleet where the example supports one")
+	fs.StringVar(&c.TLSCACert, "tlscacert", "", "CA certificate for tcp:// addresses")
+	fs.StringVar(&c.TLSCert, "tlscert", "", "client certificate for tcp:// addresses")
+	fs.StringVar(&c.TLSKey, "tlskey", "", "client key for tcp:// addresses")
+	fs.StringVar(&c.TLSServerName, "tlsservername", "", "server name to check in tcp:// daemons' certificates (default: the host)")
+	fs.BoolVar(&c.AttestationsInIndex, "attestations-in-index", true, "list attestation manifests (--attest) in the image index; false keeps them out for clients that choke on unknown/unknown entries")
 	fs.StringVar(&c.platformList, "platform", defaultPlatforms, "target platforms, comma-separated")
 	fs.Var(&c.outputs, "output", "where the index goes, repeatable: type=oci,dest=PATH[,tar=false] or type=image,name=REF,push=true[,registry.insecure=true]")
 	fs.StringVar(&c.MetadataFile, "metadata-file", "", "write build metadata (digests) as JSON to this file")
@@ -102,6 +117,21 @@ func Register(fs *flag.FlagSet, defaultPlatforms string) *Common {
 // are UsageErrors naming the flag.
 func (c *Common) Parse() error {
 	var err error
+	c.Addrs = c.addrs
+	switch {
+	case len(c.Addrs) == 1:
+		c.Addr = c.Addrs[0]
+	case len(c.Addrs) > 1 && !c.Fleet:
+		return Usagef("--addr given %d times: this example builds on one buildkitd (examples/multinode builds on several)", len(c.Addrs))
+	}
+	for i, a := range c.Addrs {
+		if strings.TrimSpace(a) == "" {
+			return Usagef("--addr %d is empty", i+1)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return Usagef("--tlscert and --tlskey go together: give both or neither")
+	}
 	if c.Targets, err = platforms.ParseList(c.platformList); err != nil {
 		return Usagef("--platform: %w", err)
 	}
@@ -183,6 +213,14 @@ func (c *Common) Parse() error {
 	return nil
 }
 
+// ConnectOptions are the connection flags as solver options.
+func (c *Common) ConnectOptions() []solver.ConnectOption {
+	if c.TLSCACert == "" && c.TLSCert == "" && c.TLSServerName == "" {
+		return nil
+	}
+	return []solver.ConnectOption{solver.WithTLS(c.TLSCACert, c.TLSCert, c.TLSKey, c.TLSServerName)}
+}
+
 // Created is the images' creation time: the source date epoch, else now.
 func (c *Common) Created() time.Time {
 	if c.Epoch != nil {
@@ -219,6 +257,9 @@ func (c *Common) Options(stderr io.Writer, defaults map[string]string, verify ..
 	}
 	if c.Provenance != "" {
 		opts = append(opts, solver.WithProvenance(c.Provenance))
+	}
+	if !c.AttestationsInIndex {
+		opts = append(opts, solver.WithoutAttestationsInIndex())
 	}
 	if c.Verify && len(verify) > 0 {
 		opts = append(opts, solver.WithVerify(verify...))

@@ -1,0 +1,107 @@
+// Command multinode is the gobuild recipe over a fleet of buildkitd nodes:
+// each target is built on the node that runs it natively when there is
+// one, otherwise cross-compiled on the least loaded node, and ONE image
+// index comes out, to an OCI tar, an OCI directory or a registry, as from
+// a single node.
+//
+//	go run ./examples/multinode \
+//	    --addr unix:///run/buildkit/buildkitd.sock \
+//	    --addr tcp://arm64-builder:1234 --tlscacert ca.pem --tlscert cert.pem --tlskey key.pem \
+//	    --platform linux/amd64,linux/arm64,linux/arm/v7 \
+//	    --output type=oci,dest=app.tar
+//
+// It prints the plan (which target on which node, native or cross) before
+// building. --node-retries N retries a target on another node when its
+// node stops answering. Kubernetes fleets: see k8s/ next to this file.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/crossllb/crossllb/examples/internal/buildflags"
+	"github.com/crossllb/crossllb/examples/internal/gorecipe"
+	"github.com/crossllb/crossllb/llb"
+	"github.com/crossllb/crossllb/solver"
+)
+
+func main() { buildflags.Main("multinode", run) }
+
+type config struct {
+	*buildflags.Common
+	recipe  *gorecipe.Recipe
+	retries int
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("multinode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := config{Common: buildflags.Register(fs, "linux/amd64,linux/arm64,linux/arm/v7")}
+	c.Fleet = true
+	rf := gorecipe.Register(fs)
+	fs.IntVar(&c.retries, "node-retries", 0, "retry a target on another node this many times when its node stops answering")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: multinode --addr ADDR [--addr ADDR...] [flags]\n\nBuild a multi-platform image of a Go program over several buildkitd nodes, into one image index.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, buildflags.UsageError{Err: err}
+	}
+	if fs.NArg() > 0 {
+		return nil, buildflags.Usagef("unexpected argument %q: every input is a flag", fs.Arg(0))
+	}
+	if err := c.Common.Parse(); err != nil {
+		return nil, err
+	}
+	if len(c.Addrs) == 0 {
+		return nil, buildflags.Usagef("--addr: give every node, one --addr each")
+	}
+	if c.retries < 0 {
+		return nil, buildflags.Usagef("--node-retries %d: want 0 or more", c.retries)
+	}
+	var err error
+	if c.recipe, err = rf.Recipe(); err != nil {
+		return nil, buildflags.UsageError{Err: err}
+	}
+	return &c, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	fleet, err := solver.ConnectFleet(ctx, c.Addrs, c.ConnectOptions()...)
+	if err != nil {
+		return err
+	}
+	defer fleet.Close()
+
+	plan, err := fleet.Plan(ctx, c.Targets)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "plan:\n%s", plan)
+
+	created := c.Created()
+	ann := llb.OCIAnnotations{Created: &created, Title: c.recipe.Binary}.Map()
+	opts := append(c.Options(stderr, ann, c.recipe.BinaryPath()),
+		solver.WithLocal(gorecipe.LocalName, c.recipe.Context),
+		solver.WithNodeRetries(c.retries))
+	res, err := fleet.Build(ctx, c.Targets, c.recipe.Target(c.Labels, created), opts...)
+	if err != nil {
+		return err
+	}
+	for _, a := range res.Plan {
+		if len(a.Retried) > 0 {
+			fmt.Fprintf(stderr, "retried: %s", solver.Plan{a})
+		}
+	}
+	return c.PrintResult(stdout, res)
+}
