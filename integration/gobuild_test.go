@@ -545,3 +545,57 @@ func TestGobuildProvenance(t *testing.T) {
 		}
 	}
 }
+
+// --attestations-in-index=false: provenance is built and its manifests
+// pushed and written, but the index lists only the images (for clients
+// that choke on unknown/unknown entries); the metadata still names them.
+func TestGobuildAttestationsOutOfIndex(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 20*time.Minute)
+	dir := t.TempDir()
+	meta := filepath.Join(dir, "meta.json")
+	layoutDir := filepath.Join(dir, "layout")
+	image := registryAddr(t) + "/crossllb-test/noatt:" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	mustGobuild(t, ctx, "--platform", "linux/amd64,linux/arm64", "--attest", "type=provenance,mode=min", "--attestations-in-index=false",
+		"--output", "type=oci,dest="+layoutDir+",tar=false",
+		"--output", "type=image,name="+image+",push=true,registry.insecure=true",
+		"--metadata-file", meta)
+	m := readMetadata(t, meta)
+	ref, err := name.ParseReference(image, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed, err := remote.Index(ref, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, idx := range map[string]v1.ImageIndex{"layout": onlyIndex(t, layoutDir), "registry": pushed} {
+		im, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(im.Manifests) != 2 {
+			t.Errorf("%s: index lists %d manifests, want the 2 images only: %+v", what, len(im.Manifests), im.Manifests)
+		}
+		for _, d := range im.Manifests {
+			if d.Platform == nil || d.Platform.OS == "unknown" {
+				t.Errorf("%s: index lists %+v", what, d)
+			}
+		}
+		if d, _ := idx.Digest(); d.String() != m.ImageDigest.String() {
+			t.Errorf("%s: index %s, metadata %s", what, d, m.ImageDigest)
+		}
+	}
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		att := m.Platforms[p].Attestation
+		if att == "" {
+			t.Fatalf("%s: no attestation in the metadata: %+v", p, m.Platforms)
+		}
+		if _, err := os.Stat(filepath.Join(layoutDir, "blobs", "sha256", att.Encoded())); err != nil {
+			t.Errorf("%s: attestation manifest not in the layout: %v", p, err)
+		}
+		if _, err := remote.Get(ref.Context().Digest(att.String()), remote.WithContext(ctx)); err != nil {
+			t.Errorf("%s: attestation manifest not in the registry: %v", p, err)
+		}
+	}
+}

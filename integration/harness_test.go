@@ -61,7 +61,7 @@ func runOn(t testing.TB, ctx context.Context, c *solver.Client, image string, p 
 	return runAs(t, ctx, c, image, p, "0:0", argv...)
 }
 
-var gobuildBin string
+var gobuildBin, multinodeBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "crossllb-integration-")
@@ -69,12 +69,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	gobuildBin = filepath.Join(dir, "gobuild")
-	cmd := exec.Command("go", "build", "-o", gobuildBin, "../examples/gobuild")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "building examples/gobuild: %v\n", err)
-		os.Exit(1)
+	gobuildBin, multinodeBin = filepath.Join(dir, "gobuild"), filepath.Join(dir, "multinode")
+	for bin, pkg := range map[string]string{gobuildBin: "../examples/gobuild", multinodeBin: "../examples/multinode"} {
+		cmd := exec.Command("go", "build", "-o", bin, pkg)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n", pkg, err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -340,6 +340,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 	if o.partSink != nil {
 		solveOpt.Exports = append(solveOpt.Exports, sinkEntry(o.partSink, o.indexAnnotations, o.manifestAnnotations, o.epoch))
 	}
+	nameOCIExports(solveOpt.Exports)
 
 	var emulated []EmulatedStep
 	var verified []VerifiedBinary
@@ -463,7 +464,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 			return nil, err
 		}
 	}
-	if len(o.outputs) > 0 {
+	if len(o.outputs) > 0 && !o.pushByDigest { // a part: the assembly reads its index
 		if res.Manifests, err = readManifests(ctx, o.outputs[0], res.Index, targets); err != nil {
 			return nil, fmt.Errorf("reading back the index from %s: %w", o.outputs[0], err)
 		}

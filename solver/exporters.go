@@ -234,3 +234,24 @@ func frontendAttrs(ids []string, provenance string) map[string]string {
 	}
 	return attrs
 }
+
+// nameOCIExports gives OCI layout exports the image name of the build's
+// registry exports. BuildKit names the subjects of attestations after the
+// image name, so without it a layout's attestation manifests (and so its
+// index) would differ from the registry's in the same build.
+func nameOCIExports(entries []client.ExportEntry) {
+	var names []string
+	for _, e := range entries {
+		if e.Type == client.ExporterImage {
+			names = append(names, e.Attrs[string(exptypes.OptKeyName)])
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	for _, e := range entries {
+		if e.Type == client.ExporterOCI {
+			e.Attrs[string(exptypes.OptKeyName)] = strings.Join(names, ",")
+		}
+	}
+}

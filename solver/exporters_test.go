@@ -151,3 +151,33 @@ func TestStageRelativeDestStaysBeside(t *testing.T) {
 		t.Errorf("staged at %s, want beside app.tar in the working directory", s.tmp)
 	}
 }
+
+// Layout exports take the registry exports' name, so that attestation
+// subjects (and so the indexes) agree between them.
+func TestNameOCIExports(t *testing.T) {
+	entries := []client.ExportEntry{
+		{Type: client.ExporterOCI, Attrs: map[string]string{}},
+		{Type: client.ExporterImage, Attrs: map[string]string{"name": "r/a:1"}},
+		{Type: client.ExporterImage, Attrs: map[string]string{"name": "r/b:2"}},
+	}
+	nameOCIExports(entries)
+	if got := entries[0].Attrs["name"]; got != "r/a:1,r/b:2" {
+		t.Errorf("OCI export name = %q", got)
+	}
+	alone := []client.ExportEntry{{Type: client.ExporterOCI, Attrs: map[string]string{}}}
+	nameOCIExports(alone)
+	if _, ok := alone[0].Attrs["name"]; ok {
+		t.Errorf("a layout export alone got a name: %v", alone[0].Attrs)
+	}
+}
+
+// A fleet part pushes by digest: BuildKit leaves the name untagged.
+func TestStageRegistryByDigest(t *testing.T) {
+	s, err := stage(Registry("127.0.0.1:5000/app", Insecure()), nil, nil, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.entry.Attrs["push-by-digest"] != "true" {
+		t.Errorf("attrs %v: want push-by-digest=true", s.entry.Attrs)
+	}
+}
