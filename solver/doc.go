@@ -37,6 +37,16 @@
 // config descriptors, read back from what was written; WriteMetadataFile
 // writes them in buildx's --metadata-file shape.
 //
+// A Fleet is several buildkitd nodes building one index: Plan puts each
+// target on a node whose native platform it is, else spreads the
+// cross-compiled targets by load; Fleet.Build builds each target on its
+// node and assembles ONE index from their manifests (an OCI tar or
+// directory merged on the client, or a registry index pushed after every
+// node pushed its manifests by digest):
+//
+//	fleet, err := solver.ConnectFleet(ctx, []string{"unix:///run/buildkit/buildkitd.sock", "tcp://arm64:1234"}, solver.WithTLS(ca, cert, key, ""))
+//	res, err := fleet.Build(ctx, targets, fn, solver.WithOutput(solver.OCITar("app.tar")))
+//
 // This package does not import github.com/crossllb/crossllb/llb: it solves
 // any LLB graph.
 package solver

@@ -72,3 +72,37 @@ func run(ctx context.Context, dest string) error {
 	}
 	return nil
 }
+
+// Three targets over two buildkitd nodes, one index: a native arm64 node,
+// when the fleet has one, builds linux/arm64 with nothing emulated.
+func ExampleFleet_Build() {
+	ctx := context.Background()
+	fleet, err := solver.ConnectFleet(ctx, []string{
+		"unix:///run/buildkit/buildkitd.sock",
+		"tcp://arm64-builder:1234",
+	}, solver.WithTLS("ca.pem", "cert.pem", "key.pem", "")) // for the tcp:// node
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer fleet.Close()
+	targets, _ := platforms.ParseList("linux/amd64,linux/arm64,linux/arm/v7")
+	plan, err := fleet.Plan(ctx, targets)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	fmt.Print(plan) // which node builds each target, native or cross-compiled
+	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
+		st := bk.Scratch().File(bk.Mkfile("/target", 0o644, []byte(platforms.Format(t.Platform))), bk.Platform(t.Platform))
+		return st, ocispec.Image{Platform: t.Platform}, nil
+	}
+	res, err := fleet.Build(ctx, targets, fn,
+		solver.WithOutput(solver.OCITar("app.tar"), solver.Registry("registry.example.com/app:v1")),
+		solver.WithNodeRetries(1))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	fmt.Println(res.Index.Digest)
+}
