@@ -65,6 +65,8 @@ type buildOptions struct {
 	nodeRetries int
 	// pushByDigest pushes registry outputs untagged (a fleet's parts).
 	pushByDigest bool
+	// sbomGenerator is the SBOM scanner image (WithSBOM).
+	sbomGenerator string
 	// partSink receives the build's OCI layout tar (a fleet's parts).
 	partSink func() (io.WriteCloser, error)
 }
@@ -420,6 +422,11 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 		verified = slices.Concat(checks...)
 
 		res := gwclient.NewResult()
+		if o.sbomGenerator != "" {
+			if err := addSBOMs(ctx, gw, o.sbomGenerator, build, ids, refs, o.noCache, res); err != nil {
+				return nil, err
+			}
+		}
 		meta := resultMeta{}
 		for i, p := range targets {
 			res.AddRef(ids[i], refs[i])

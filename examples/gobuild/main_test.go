@@ -34,7 +34,8 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"--emulation", "sometimes"}, `--emulation "sometimes"`},
 		{[]string{"--source-date-epoch", "yesterday"}, "--source-date-epoch"},
 		{[]string{"--cache-to", "type=gha"}, `--cache-to: cache "type=gha": unknown type`},
-		{[]string{"--attest", "type=sbom"}, "SBOM needs a scanner image"},
+		{[]string{"--attest", "type=sbom,generator="}, "empty generator"},
+		{[]string{"--attest", "type=vex"}, `unknown type "vex"`},
 		{[]string{"--attest", "type=provenance,mode=all"}, `mode="all"`},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {

@@ -81,6 +81,8 @@ type Common struct {
 	ManifestAnnotations map[string]string
 	CacheFrom, CacheTo  []solver.Cache
 	Provenance          string
+	// SBOMGenerator is the scanner image of --attest type=sbom.
+	SBOMGenerator string
 	// Epoch is --source-date-epoch (default $SOURCE_DATE_EPOCH), if set.
 	Epoch *time.Time
 
@@ -107,7 +109,7 @@ func Register(fs *flag.FlagSet, defaultPlatforms string) *Common {
 	fs.StringVar(&c.epoch, "source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"), "seconds since 1970 for every timestamp, for reproducible digests (default $SOURCE_DATE_EPOCH)")
 	fs.Var(&c.cacheFrom, "cache-from", "import build cache, repeatable: type=registry,ref=REF or type=local,src=DIR")
 	fs.Var(&c.cacheTo, "cache-to", "export build cache, repeatable: type=registry,ref=REF[,mode=max] or type=local,dest=DIR[,mode=max]")
-	fs.Var(&c.at, "attest", "attestation: type=provenance[,mode=min|max]")
+	fs.Var(&c.at, "attest", "attestation, repeatable: type=provenance[,mode=min|max] or type=sbom[,generator=IMAGE] (default generator: "+solver.DefaultSBOMGenerator+")")
 	fs.Var(&c.labels, "label", "image label key=value, repeatable")
 	fs.Var(&c.annotations, "annotation", "annotation [index:|manifest:]key=value, repeatable (no prefix: both)")
 	return c
@@ -183,9 +185,15 @@ func (c *Common) Parse() error {
 				return Usagef("--attest %q: mode=%q: want min or max", a, c.Provenance)
 			}
 		case "sbom":
-			return Usagef("--attest %q: SBOM needs a scanner image, which crossllb does not run yet: use type=provenance", a)
+			c.SBOMGenerator = solver.DefaultSBOMGenerator
+			if g, ok := m["generator"]; ok {
+				if g == "" {
+					return Usagef("--attest %q: empty generator: give an SBOM scanner image", a)
+				}
+				c.SBOMGenerator = g
+			}
 		default:
-			return Usagef("--attest %q: unknown type %q (want provenance)", a, m["type"])
+			return Usagef("--attest %q: unknown type %q (want provenance or sbom)", a, m["type"])
 		}
 	}
 	if c.Labels, err = KeyValues("--label", c.labels); err != nil {
@@ -257,6 +265,9 @@ func (c *Common) Options(stderr io.Writer, defaults map[string]string, verify ..
 	}
 	if c.Provenance != "" {
 		opts = append(opts, solver.WithProvenance(c.Provenance))
+	}
+	if c.SBOMGenerator != "" {
+		opts = append(opts, solver.WithSBOM(c.SBOMGenerator))
 	}
 	if !c.AttestationsInIndex {
 		opts = append(opts, solver.WithoutAttestationsInIndex())
