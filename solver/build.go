@@ -203,16 +203,9 @@ func WithSession(a ...session.Attachable) BuildOption {
 // fails leaves nothing at a destination. (Moving several outputs into place
 // is not atomic as a whole: if moving the second fails, the first stays.)
 func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn TargetFunc, opts ...BuildOption) (*Result, error) {
-	o, err := newBuildOptions(opts)
+	o, ids, err := prepare(targets, fn, opts)
 	if err != nil {
 		return nil, err
-	}
-	ids, err := targetIDs(targets)
-	if err != nil {
-		return nil, err
-	}
-	if fn == nil {
-		return nil, errors.New("build: nil TargetFunc")
 	}
 	ch := make(chan *client.SolveStatus)
 	display, err := progressui.NewDisplay(o.progressOut, o.progressMode)
@@ -245,6 +238,23 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		}
 	}
 	return res, nil
+}
+
+// prepare checks a build's request: its options, its targets (returning
+// their IDs) and its TargetFunc.
+func prepare(targets []ocispec.Platform, fn TargetFunc, opts []BuildOption) (*buildOptions, []string, error) {
+	o, err := newBuildOptions(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, err := targetIDs(targets)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fn == nil {
+		return nil, nil, errors.New("build: nil TargetFunc")
+	}
+	return o, ids, nil
 }
 
 func newBuildOptions(opts []BuildOption) (*buildOptions, error) {

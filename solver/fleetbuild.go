@@ -2,7 +2,6 @@ package solver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,16 +64,9 @@ const probeTimeout = 5 * time.Second
 // the outputs (see WithNodeRetries). The Result's Plan says where each
 // target was built.
 func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn TargetFunc, opts ...BuildOption) (*Result, error) {
-	o, err := newBuildOptions(opts)
+	o, ids, err := prepare(targets, fn, opts)
 	if err != nil {
 		return nil, err
-	}
-	ids, err := targetIDs(targets)
-	if err != nil {
-		return nil, err
-	}
-	if fn == nil {
-		return nil, errors.New("build: nil TargetFunc")
 	}
 	nodes, err := f.describe(ctx)
 	if err != nil {
