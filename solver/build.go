@@ -54,6 +54,7 @@ type buildOptions struct {
 	manifestAnnotations map[string]string
 	metadataFile        string
 	session             []session.Attachable
+	secrets             []Secret
 	emulation           EmulationPolicy
 	verify              []string
 	epoch               *time.Time
@@ -180,7 +181,8 @@ func WithVerify(paths ...string) BuildOption {
 	}
 }
 
-// WithSession attaches more session services (secrets, SSH agents...).
+// WithSession attaches more session services (SSH agents...; for secrets,
+// WithSecrets).
 func WithSession(a ...session.Attachable) BuildOption {
 	return func(o *buildOptions) error { o.session = append(o.session, a...); return nil }
 }
@@ -230,18 +232,9 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 			s.abort()
 		}
 	}()
-	solveOpt := client.SolveOpt{
-		FrontendAttrs: frontendAttrs(ids, o.provenance),
-		LocalMounts:   o.locals,
-		Session: append([]session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-			AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
-		})}, o.session...),
-	}
-	for _, c := range o.cacheFrom {
-		solveOpt.CacheImports = append(solveOpt.CacheImports, cacheEntry(c, false))
-	}
-	for _, c := range o.cacheTo {
-		solveOpt.CacheExports = append(solveOpt.CacheExports, cacheEntry(c, true))
+	solveOpt, err := o.solveOpt(ids)
+	if err != nil {
+		return nil, err
 	}
 	for _, out := range o.outputs {
 		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch)
@@ -396,6 +389,35 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		}
 	}
 	return res, nil
+}
+
+// solveOpt is the build request before its exports. It asks for no
+// entitlements (network.host, security.insecure: this package has no way to
+// ask for them) and shares with the daemon only the locals the caller gave
+// (WithLocal), the registry credentials of the Docker config file, and the
+// caller's session services (WithSession, WithSecrets).
+func (o *buildOptions) solveOpt(ids []string) (client.SolveOpt, error) {
+	opt := client.SolveOpt{
+		FrontendAttrs: frontendAttrs(ids, o.provenance),
+		LocalMounts:   o.locals,
+		Session: append([]session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+			AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
+		})}, o.session...),
+	}
+	for _, c := range o.cacheFrom {
+		opt.CacheImports = append(opt.CacheImports, cacheEntry(c, false))
+	}
+	for _, c := range o.cacheTo {
+		opt.CacheExports = append(opt.CacheExports, cacheEntry(c, true))
+	}
+	sec, err := secretsAttachable(o.secrets)
+	if err != nil {
+		return client.SolveOpt{}, err
+	}
+	if sec != nil {
+		opt.Session = append(opt.Session, sec)
+	}
+	return opt, nil
 }
 
 // targetIDs checks the target list and returns each target's ID (its
