@@ -75,7 +75,8 @@ func TestPushWithWrongCredentials(t *testing.T) {
 
 	meta := filepath.Join(dir, "wrong.json")
 	start := time.Now()
-	_, errOut, err := gobuildEnv(t, ctx, []string{"DOCKER_CONFIG=" + dockerConfig(t, p.addr, user, wrong)},
+	dockerConfigPath := filepath.Join(dockerConfig(t, p.addr, user, wrong), "config.json")
+	_, errOut, err := gobuildEnv(t, ctx, []string{"DOCKER_CONFIG=" + filepath.Dir(dockerConfigPath)},
 		"--platform", "linux/amd64,linux/arm64",
 		"--output", "type=image,name="+ref+",push=true,registry.insecure=true", "--metadata-file", meta)
 	if err == nil {
@@ -85,6 +86,10 @@ func TestPushWithWrongCredentials(t *testing.T) {
 	last := lastLines(errOut, 5)
 	if !strings.Contains(last, p.addr) || !(strings.Contains(last, "401") || strings.Contains(strings.ToLower(last), "unauthorized")) {
 		t.Errorf("the error does not say 401/unauthorized for %s:\n%s", p.addr, last)
+	}
+	wrongDir := filepath.Dir(dockerConfigPath)
+	if !strings.Contains(last, "docker login "+p.addr) || !strings.Contains(last, filepath.Join(wrongDir, "config.json")) {
+		t.Errorf("the error does not say what to do (docker login %s, the config file in %s):\n%s", p.addr, wrongDir, last)
 	}
 	for _, s := range secrets {
 		if strings.Contains(errOut, s) {

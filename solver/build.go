@@ -364,7 +364,7 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 			// context's own error to test with errors.Is.
 			return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
 		}
-		return nil, err
+		return nil, explainPushError(err, o.outputs)
 	}
 
 	for _, s := range stagedOuts {
