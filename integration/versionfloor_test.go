@@ -68,9 +68,11 @@ func TestDaemonVersionFloor(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	if _, err := solver.Connect(ctx, c.Address(), solver.WithMinDaemonVersion("")); err != nil {
-		t.Errorf("Connect with the check off: %v", err)
+	off, err := solver.Connect(ctx, c.Address(), solver.WithMinDaemonVersion(""))
+	if err != nil {
+		t.Fatalf("Connect with the check off: %v", err)
 	}
+	off.Close()
 }
 
 // A build grants its steps no entitlement: a step that asks for the host's
