@@ -301,23 +301,31 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		if err != nil {
 			return nil, err
 		}
+		//
+		// A target that fails does not cancel the others: each solve runs
+		// to its end, so the build fails once the slowest target has. On
+		// buildkitd v0.33.1, a gateway solve cancelled while its step runs
+		// leaves that step's mounts in use on the daemon for good (not
+		// reclaimable, not pruned, until it restarts); a solve that fails
+		// by itself releases them with the build. The caller's ctx still
+		// cancels everything at once.
 		refs := make([]gwclient.Reference, len(targets))
 		checks := make([][]VerifiedBinary, len(targets))
-		eg, ectx = errgroup.WithContext(ctx)
+		var solves errgroup.Group
 		for i, p := range targets {
-			eg.Go(func() error {
-				r, err := gw.Solve(ectx, gwclient.SolveRequest{Definition: defs[i].ToPB(), Evaluate: true, CacheImports: imports})
+			solves.Go(func() error {
+				r, err := gw.Solve(ctx, gwclient.SolveRequest{Definition: defs[i].ToPB(), Evaluate: true, CacheImports: imports})
 				if err != nil {
 					return fmt.Errorf("building %s: %w", ids[i], err)
 				}
 				if refs[i], err = r.SingleRef(); err != nil {
 					return fmt.Errorf("building %s: %w", ids[i], err)
 				}
-				checks[i], err = verifyBinaries(ectx, refs[i], p, o.verify)
+				checks[i], err = verifyBinaries(ctx, refs[i], p, o.verify)
 				return err
 			})
 		}
-		if err := eg.Wait(); err != nil {
+		if err := solves.Wait(); err != nil {
 			return nil, err
 		}
 		verified = slices.Concat(checks...)
