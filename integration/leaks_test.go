@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	controlapi "github.com/moby/buildkit/api/services/control"
@@ -25,6 +26,28 @@ import (
 type leakBaseline struct {
 	goroutines map[string]int
 	tmp        string // every test's temporary directory is under it
+	start      time.Time
+}
+
+// knownRecordLeaks are cache records a test leaves in use on purpose,
+// by a substring of their description, with the reason.
+var knownRecordLeaks sync.Map
+
+// expectRecordInUse says that the test leaves the daemon's cache records
+// whose description contains substr in use, and why: the leak check
+// reports them without failing the suite.
+func expectRecordInUse(substr, why string) { knownRecordLeaks.Store(substr, why) }
+
+func knownLeak(description string) (string, bool) {
+	var why string
+	knownRecordLeaks.Range(func(k, v any) bool {
+		if strings.Contains(description, k.(string)) {
+			why = v.(string)
+			return false
+		}
+		return true
+	})
+	return why, why != ""
 }
 
 // clientPackages mark the goroutines the check is about: the client side
@@ -38,7 +61,7 @@ var clientPackages = []string{
 }
 
 func takeLeakBaseline(tmp string) leakBaseline {
-	return leakBaseline{goroutines: clientGoroutines(), tmp: tmp}
+	return leakBaseline{goroutines: clientGoroutines(), tmp: tmp, start: time.Now()}
 }
 
 // check returns what leaked, one line per leak. Goroutines and in-use
@@ -46,7 +69,7 @@ func takeLeakBaseline(tmp string) leakBaseline {
 // finished build's references end shortly after, not at once.
 func (b leakBaseline) check(ctx context.Context) []string {
 	var leaks []string
-	leaks = append(leaks, daemonRecordsInUse(ctx)...)
+	leaks = append(leaks, daemonRecordsInUse(ctx, b.start)...)
 	leaks = append(leaks, b.newGoroutines(10*time.Second)...)
 	leaks = append(leaks, b.mounts()...)
 	return leaks
@@ -132,11 +155,13 @@ func (b leakBaseline) mounts() []string {
 	return leaks
 }
 
-// daemonRecordsInUse lists the shared daemon's cache records in use once
-// it runs no build. Other users of the daemon may be building: then the
-// check waits for them (up to a minute) and, if they never stop, says it
-// could not check rather than blame them on us.
-func daemonRecordsInUse(ctx context.Context) []string {
+// daemonRecordsInUse lists the shared daemon's cache records created
+// since start that are still in use once it runs no build. Other users of
+// the daemon may be building: then the check waits for them (up to a
+// minute) and, if they never stop, says it could not check rather than
+// blame them on us. (Records another client created during the suite and
+// left in use would be reported here too: their descriptions tell.)
+func daemonRecordsInUse(ctx context.Context, start time.Time) []string {
 	addr := os.Getenv("BUILDKIT_HOST")
 	if addr == "" {
 		return nil
@@ -149,35 +174,40 @@ func daemonRecordsInUse(ctx context.Context) []string {
 	}
 	defer c.Close()
 	deadline := time.Now().Add(time.Minute)
-	var inUse []string
 	for {
 		active, err := activeBuilds(ctx, c)
 		if err != nil {
 			return []string{"listing the shared daemon's active builds: " + err.Error()}
 		}
+		var inUse, known []string
 		if active == 0 {
 			du, err := c.BuildKit().DiskUsage(ctx)
 			if err != nil {
 				return []string{"the shared daemon's disk usage: " + err.Error()}
 			}
-			inUse = inUse[:0]
 			for _, r := range du {
-				if r.InUse {
-					inUse = append(inUse, fmt.Sprintf("cache record %s in use on the shared daemon (%s, %s, created %s)", r.ID, r.RecordType, r.Description, r.CreatedAt.Format(time.RFC3339)))
+				if !r.InUse || r.CreatedAt.Before(start) {
+					continue
+				}
+				line := fmt.Sprintf("cache record %s in use on the shared daemon (%s, %s, created %s)", r.ID, r.RecordType, r.Description, r.CreatedAt.Format(time.RFC3339))
+				if why, ok := knownLeak(r.Description); ok {
+					known = append(known, line+": "+why)
+				} else {
+					inUse = append(inUse, line)
 				}
 			}
 			// Counted only when still no build runs: one that started
 			// meanwhile may hold them.
-			if again, err := activeBuilds(ctx, c); err == nil && again == 0 && len(inUse) == 0 {
-				return nil
+			if again, err := activeBuilds(ctx, c); err == nil && again == 0 && (len(inUse) == 0 || time.Now().After(deadline)) {
+				for _, k := range known {
+					fmt.Fprintf(os.Stderr, "leak check: known, not counted: %s\n", k)
+				}
+				return inUse
 			}
 		}
 		if time.Now().After(deadline) {
-			if active > 0 {
-				fmt.Fprintf(os.Stderr, "leak check: the shared daemon still runs %d build(s) of other users after a minute: its cache records were not checked\n", active)
-				return nil
-			}
-			return inUse
+			fmt.Fprintf(os.Stderr, "leak check: the shared daemon still runs %d build(s) of other users after a minute: its cache records were not checked\n", active)
+			return nil
 		}
 		time.Sleep(time.Second)
 	}
