@@ -82,8 +82,9 @@ func TestPushRetriesTransientRegistryFaults(t *testing.T) {
 
 // Every upload and manifest PUT fails, or only the index's: the build fails
 // after bounded retries with an error naming the host; the tag does not
-// exist (no tag points at a partial index); the OCI tar asked for in the
-// same build is absent, not truncated, and nothing is left beside it.
+// exist (no tag points at a partial index), or, pushed over an existing
+// tag, still names the old index; the OCI tar asked for in the same build
+// is absent, not truncated, and nothing is left beside it.
 func TestPushPersistentRegistryFaults(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -142,6 +143,26 @@ func TestPushPersistentRegistryFaults(t *testing.T) {
 			var terr *transport.Error
 			if !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound {
 				t.Errorf("the tag %s after a failed push: %v, want 404 (not pushed)", r, err)
+			}
+
+			// A tag that already names an index keeps naming it.
+			direct := strings.Replace(ref, p.addr, registryAddr(t), 1) + "-old"
+			old, err := c.Build(ctx, targets, uniqueImage(direct), solver.WithOutput(solver.Registry(direct, solver.Insecure())))
+			if err != nil {
+				t.Fatalf("pushing the old index: %v", err)
+			}
+			_, err = c.Build(ctx, targets, uniqueImage(direct+" new"),
+				solver.WithOutput(solver.Registry(strings.Replace(direct, registryAddr(t), p.addr, 1), solver.Insecure())))
+			if err == nil {
+				t.Fatal("the second push through the failing proxy succeeded")
+			}
+			r, err = name.ParseReference(direct, name.Insecure)
+			if err != nil {
+				t.Fatal(err)
+			}
+			desc, err := remote.Get(r, remote.WithContext(ctx))
+			if err != nil || desc.Digest.String() != old.Index.Digest.String() {
+				t.Errorf("the tag %s after a failed push over it: %v %v, want the old index %s", r, desc, err, old.Index.Digest)
 			}
 		})
 	}
