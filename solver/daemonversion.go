@@ -36,24 +36,28 @@ func (e *DaemonVersionError) Error() string {
 	if !releaseVersion(e.Found) {
 		return fmt.Sprintf("buildkitd at %s reports version %q, which is not a release version; the minimum is %s: upgrade buildkitd, or pass solver.WithMinDaemonVersion(\"\") to skip this check", e.Addr, found, e.Min)
 	}
-	return fmt.Sprintf("buildkitd at %s is %s, older than the minimum %s (which fixed GHSA-hw3h-2gp9-cxpv and others): upgrade buildkitd, or pass solver.WithMinDaemonVersion with a lower minimum if you accept the risk", e.Addr, found, e.Min)
+	why := ""
+	if e.Min == MinDaemonVersion {
+		why = " (which fixed GHSA-hw3h-2gp9-cxpv and others)"
+	}
+	return fmt.Sprintf("buildkitd at %s is %s, older than the minimum %s%s: upgrade buildkitd, or pass solver.WithMinDaemonVersion with a lower minimum if you accept the risk", e.Addr, found, e.Min, why)
 }
 
 // WithMinDaemonVersion sets the oldest buildkitd version Connect accepts, a
 // semantic version such as "v0.31.2" (the default is MinDaemonVersion). An
-// empty min turns the check off.
+// empty version turns the check off.
 //
 // A daemon built from source without BuildKit's release stamp reports
 // v0.0.0+unknown (so does any v0.0.0 version): its version cannot be known,
 // and Connect accepts it whatever the minimum, since refusing every
 // source build would refuse BuildKit's own development builds.
 // Client.DaemonVersion tells what the daemon reported.
-func WithMinDaemonVersion(min string) ConnectOption {
+func WithMinDaemonVersion(version string) ConnectOption {
 	return func(o *connectOptions) error {
-		if min != "" && !releaseVersion(min) {
-			return fmt.Errorf("minimum buildkitd version %q: not a version: want one such as %s", min, MinDaemonVersion)
+		if version != "" && !releaseVersion(version) {
+			return fmt.Errorf("minimum buildkitd version %q: not a version: want one such as %s", version, MinDaemonVersion)
 		}
-		o.minVersion = min
+		o.minVersion = version
 		return nil
 	}
 }
@@ -62,26 +66,27 @@ func WithMinDaemonVersion(min string) ConnectOption {
 // (BuildKit's client.Info), such as "v0.33.1" or "v0.0.0+unknown".
 func (c *Client) DaemonVersion() string { return c.version }
 
-// checkDaemonVersion asks the daemon its version and compares it with min.
-func (c *Client) checkDaemonVersion(ctx context.Context, min string) error {
+// checkDaemonVersion asks the daemon its version and compares it with
+// least.
+func (c *Client) checkDaemonVersion(ctx context.Context, least string) error {
 	info, err := c.bk.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("asking buildkitd at %s its version: %w", c.addr, err)
 	}
 	c.version = info.BuildkitVersion.Version
-	return versionAtLeast(c.addr, c.version, min)
+	return versionAtLeast(c.addr, c.version, least)
 }
 
-// versionAtLeast reports whether found is min or newer. found may lack the
+// versionAtLeast reports whether found is least or newer. found may lack the
 // leading v. An untagged build (empty, or v0.0.0 with any suffix) passes,
 // see WithMinDaemonVersion; anything else that is not a semantic version
-// fails. Pre-releases of min are older than min (v0.31.2-rc1 < v0.31.2).
-func versionAtLeast(addr, found, min string) error {
-	if min == "" || untaggedVersion(found) {
+// fails. Pre-releases of least are older than it (v0.31.2-rc1 < v0.31.2).
+func versionAtLeast(addr, found, least string) error {
+	if least == "" || untaggedVersion(found) {
 		return nil
 	}
-	if !releaseVersion(found) || semver.Compare(canonicalVersion(found), canonicalVersion(min)) < 0 {
-		return &DaemonVersionError{Addr: addr, Found: found, Min: min}
+	if !releaseVersion(found) || semver.Compare(canonicalVersion(found), canonicalVersion(least)) < 0 {
+		return &DaemonVersionError{Addr: addr, Found: found, Min: least}
 	}
 	return nil
 }
