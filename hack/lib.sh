@@ -139,8 +139,10 @@ ensure_buildkit() {
 	tmp=$(mktemp -d "$(dirname "$BUILDKIT_BIN")/bin.XXXXXX")
 	log "building buildkitd and buildctl from $src (1-3 minutes)"
 	# BuildKit's go.mod has exclude directives, so `go install pkg@v` refuses it;
-	# building inside the module's own directory works.
-	(cd "$src" && GOFLAGS=-mod=mod go build -o "$tmp/" ./cmd/buildkitd ./cmd/buildctl) ||
+	# building inside the module's own directory works. The release stamp
+	# makes the daemon report its version (else v0.0.0+unknown), which
+	# solver.Connect checks against its minimum.
+	(cd "$src" && GOFLAGS=-mod=mod go build -ldflags "-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION" -o "$tmp/" ./cmd/buildkitd ./cmd/buildctl) ||
 		{ rm -rf "$tmp"; die "building buildkit $BUILDKIT_VERSION failed (see above)"; }
 	rm -rf "$BUILDKIT_BIN"
 	mv "$tmp" "$BUILDKIT_BIN"

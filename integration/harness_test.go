@@ -78,7 +78,25 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	// Every test's temporary directory is under ours, so that the leak
+	// check can tell our mounts from other processes'.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("TMPDIR", tmp)
+	base := takeLeakBaseline(tmp)
 	code := m.Run()
+	if leaks := base.check(context.Background()); len(leaks) > 0 {
+		reportLeaks(os.Stderr, leaks)
+		if code == 0 {
+			code = 1
+		}
+	}
+	for _, l := range base.mounts() { // do not remove what is under a mount
+		_ = exec.Command("umount", "-l", strings.Fields(strings.TrimPrefix(l, "mount left: "))[0]).Run()
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

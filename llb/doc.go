@@ -47,6 +47,11 @@
 // them one by one for other layouts (several binaries, extra files, a
 // non-Go compile stage whose result feeds an [Artifact]).
 //
+// Modules behind credentials: WithNetrcSecret("netrc") mounts the build
+// secret "netrc" as the go commands' netrc file for the download and
+// compile steps only; give it with
+// solver.WithSecrets(solver.SecretFile("netrc", os.ExpandEnv("$HOME/.netrc"))).
+//
 // src is the module root, usually a local source. It must marshal to the
 // same op for every target, or nothing downstream of it is shared: give
 // llb.Local a session ID (a gateway build does) or llb.LocalUniqueID,

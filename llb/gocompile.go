@@ -101,6 +101,7 @@ func GoCompile(src bk.State, builder Base, tc platforms.Toolchain, opts ...GoOpt
 	}
 	runOpts = append(runOpts, bk.AddEnv("CGO_ENABLED", cgo))
 	runOpts = append(runOpts, userEnv(o.env)...)
+	runOpts = append(runOpts, o.secretOpts()...)
 
 	build := root.Run(runOpts...)
 	return build.AddMount(goOutDir, bk.Scratch().Platform(builder.Platform))
@@ -129,6 +130,7 @@ func goModDownload(root, src bk.State, builder Base, o *goOptions) bk.State {
 		bk.AddEnv("GOMODCACHE", goModCacheDir),
 	}
 	runOpts = append(runOpts, userEnv(o.env)...)
+	runOpts = append(runOpts, o.secretOpts()...)
 	return root.Run(runOpts...).Root()
 }
 

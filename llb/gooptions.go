@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	bk "github.com/moby/buildkit/client/llb"
 )
 
 // GoOption configures [GoCompile]. Options are checked when applied: an
@@ -20,6 +22,7 @@ type goOptions struct {
 	env       []string
 	namespace string
 	vendor    bool
+	netrc     string // secret ID (WithNetrcSecret)
 }
 
 func newGoOptions(opts []GoOption) (*goOptions, error) {
@@ -170,6 +173,37 @@ func WithVendor() GoOption {
 	return func(o *goOptions) error {
 		o.vendor = true
 		return nil
+	}
+}
+
+// goNetrcPath is where WithNetrcSecret mounts the secret: tmpfs, for the
+// step's life only.
+const goNetrcPath = "/run/secrets/crossllb-netrc"
+
+// WithNetrcSecret mounts the build secret id (solver.WithSecrets) as a
+// netrc file for the go commands, with NETRC pointing at it: credentials
+// for a private module proxy or Git host (Go's GOAUTH=netrc, the default).
+// The secret is mounted read-only, owned by root with mode 0400, for the
+// module download and compile steps only; it is not part of the cache key,
+// the output or the image.
+func WithNetrcSecret(id string) GoOption {
+	return func(o *goOptions) error {
+		if id == "" || strings.ContainsAny(id, "\x00\n") {
+			return fmt.Errorf("WithNetrcSecret(%q): want the secret's ID, as given to solver.WithSecrets", id)
+		}
+		o.netrc = id
+		return nil
+	}
+}
+
+// secretOpts mounts what the go commands need from the build's secrets.
+func (o *goOptions) secretOpts() []bk.RunOption {
+	if o.netrc == "" {
+		return nil
+	}
+	return []bk.RunOption{
+		bk.AddSecret(goNetrcPath, bk.SecretID(o.netrc), bk.SecretFileOpt(0, 0, 0o400)),
+		bk.AddEnv("NETRC", goNetrcPath),
 	}
 }
 

@@ -54,6 +54,7 @@ type buildOptions struct {
 	manifestAnnotations map[string]string
 	metadataFile        string
 	session             []session.Attachable
+	secrets             []Secret
 	emulation           EmulationPolicy
 	verify              []string
 	epoch               *time.Time
@@ -190,7 +191,8 @@ func WithVerify(paths ...string) BuildOption {
 	}
 }
 
-// WithSession attaches more session services (secrets, SSH agents...).
+// WithSession attaches more session services (SSH agents...; for secrets,
+// WithSecrets).
 func WithSession(a ...session.Attachable) BuildOption {
 	return func(o *buildOptions) error { o.session = append(o.session, a...); return nil }
 }
@@ -328,18 +330,9 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 			s.abort()
 		}
 	}()
-	solveOpt := client.SolveOpt{
-		FrontendAttrs: frontendAttrs(ids, o.provenance),
-		LocalMounts:   o.locals,
-		Session: append([]session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-			AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
-		})}, o.session...),
-	}
-	for _, c := range o.cacheFrom {
-		solveOpt.CacheImports = append(solveOpt.CacheImports, cacheEntry(c, false))
-	}
-	for _, c := range o.cacheTo {
-		solveOpt.CacheExports = append(solveOpt.CacheExports, cacheEntry(c, true))
+	solveOpt, err := o.solveOpt(ids)
+	if err != nil {
+		return nil, err
 	}
 	for _, out := range o.outputs {
 		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch, o.pushByDigest)
@@ -410,23 +403,31 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 		if err != nil {
 			return nil, err
 		}
+		//
+		// A target that fails does not cancel the others: each solve runs
+		// to its end, so the build fails once the slowest target has. On
+		// buildkitd v0.33.1, a gateway solve cancelled while its step runs
+		// leaves that step's mounts in use on the daemon for good (not
+		// reclaimable, not pruned, until it restarts); a solve that fails
+		// by itself releases them with the build. The caller's ctx still
+		// cancels everything at once.
 		refs := make([]gwclient.Reference, len(targets))
 		checks := make([][]VerifiedBinary, len(targets))
-		eg, ectx = errgroup.WithContext(ctx)
+		var solves errgroup.Group
 		for i, p := range targets {
-			eg.Go(func() error {
-				r, err := gw.Solve(ectx, gwclient.SolveRequest{Definition: defs[i].ToPB(), Evaluate: true, CacheImports: imports})
+			solves.Go(func() error {
+				r, err := gw.Solve(ctx, gwclient.SolveRequest{Definition: defs[i].ToPB(), Evaluate: true, CacheImports: imports})
 				if err != nil {
 					return fmt.Errorf("building %s: %w", ids[i], err)
 				}
 				if refs[i], err = r.SingleRef(); err != nil {
 					return fmt.Errorf("building %s: %w", ids[i], err)
 				}
-				checks[i], err = verifyBinaries(ectx, refs[i], p, o.verify)
+				checks[i], err = verifyBinaries(ctx, refs[i], p, o.verify)
 				return err
 			})
 		}
-		if err := eg.Wait(); err != nil {
+		if err := solves.Wait(); err != nil {
 			return nil, err
 		}
 		verified = slices.Concat(checks...)
@@ -462,7 +463,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 			// context's own error to test with errors.Is.
 			return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
 		}
-		return nil, err
+		return nil, explainPushError(err, o.outputs)
 	}
 
 	for _, s := range stagedOuts {
@@ -487,6 +488,35 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 		}
 	}
 	return res, nil
+}
+
+// solveOpt is the build request before its exports. It asks for no
+// entitlements (network.host, security.insecure: this package has no way to
+// ask for them) and shares with the daemon only the locals the caller gave
+// (WithLocal), the registry credentials of the Docker config file, and the
+// caller's session services (WithSession, WithSecrets).
+func (o *buildOptions) solveOpt(ids []string) (client.SolveOpt, error) {
+	opt := client.SolveOpt{
+		FrontendAttrs: frontendAttrs(ids, o.provenance),
+		LocalMounts:   o.locals,
+		Session: append([]session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+			AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
+		})}, o.session...),
+	}
+	for _, c := range o.cacheFrom {
+		opt.CacheImports = append(opt.CacheImports, cacheEntry(c, false))
+	}
+	for _, c := range o.cacheTo {
+		opt.CacheExports = append(opt.CacheExports, cacheEntry(c, true))
+	}
+	sec, err := secretsAttachable(o.secrets)
+	if err != nil {
+		return client.SolveOpt{}, err
+	}
+	if sec != nil {
+		opt.Session = append(opt.Session, sec)
+	}
+	return opt, nil
 }
 
 // targetIDs checks the target list and returns each target's ID (its

@@ -24,9 +24,10 @@ const DefaultSocket = "unix:///run/buildkit/buildkitd.sock"
 // Client is a connection to one buildkitd. Close it when done: a Client that
 // started its own buildkitd stops it on Close.
 type Client struct {
-	bk     *client.Client
-	addr   string
-	daemon *embeddedDaemon
+	bk      *client.Client
+	addr    string
+	daemon  *embeddedDaemon
+	version string // what the daemon reported (DaemonVersion)
 }
 
 type connectOptions struct {
@@ -34,6 +35,7 @@ type connectOptions struct {
 	noEmbedded                    bool
 	embedded                      EmbeddedConfig
 	probeTimeout                  time.Duration
+	minVersion                    string
 	lookupEnv                     func(string) (string, bool)
 	// tlsTCPOnly ignores the TLS options for addresses other than tcp://
 	// (ConnectFleet: one set of options for mixed nodes).
@@ -102,7 +104,8 @@ func withEnv(lookup func(string) (string, bool)) ConnectOption {
 	return func(o *connectOptions) error { o.lookupEnv = lookup; return nil }
 }
 
-// Connect connects to buildkitd at addr and checks that it answers.
+// Connect connects to buildkitd at addr and checks that it answers and is
+// at least MinDaemonVersion (see WithMinDaemonVersion).
 //
 // addr takes BuildKit's forms: unix:///path, tcp://host:port (with WithTLS),
 // docker-container://name, kube-pod://name[?namespace=ns], ssh://user@host.
@@ -112,7 +115,7 @@ func withEnv(lookup func(string) (string, bool)) ConnectOption {
 // EmbeddedConfig; WithoutEmbedded turns this off). When nothing works, the
 // error says what was tried.
 func Connect(ctx context.Context, addr string, opts ...ConnectOption) (*Client, error) {
-	o := connectOptions{probeTimeout: 10 * time.Second, lookupEnv: os.LookupEnv}
+	o := connectOptions{probeTimeout: 10 * time.Second, minVersion: MinDaemonVersion, lookupEnv: os.LookupEnv}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("connecting to buildkitd: %w", err)
@@ -183,7 +186,12 @@ func dial(ctx context.Context, addr string, o *connectOptions) (*Client, error) 
 		c.Close()
 		return nil, fmt.Errorf("connecting to buildkitd at %s: %w (is it running? `make setup` starts one and prints its BUILDKIT_HOST)", addr, err)
 	}
-	return &Client{bk: c, addr: addr}, nil
+	cl := &Client{bk: c, addr: addr}
+	if err := cl.checkDaemonVersion(pctx, o.minVersion); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return cl, nil
 }
 
 // Address is the daemon's address (for an embedded daemon, its socket).

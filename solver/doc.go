@@ -33,6 +33,13 @@
 // leaves nothing at the destination. Registry credentials come from the
 // Docker config file through BuildKit's auth provider.
 //
+// Connect refuses a buildkitd older than MinDaemonVersion (v0.31.2, which
+// fixed GHSA-hw3h-2gp9-cxpv and others); WithMinDaemonVersion changes the
+// floor. A build asks the daemon for no entitlement (no host network, no
+// privileged steps) and shares only the locals given with WithLocal.
+// WithSecrets serves secrets (SecretFile, SecretEnv) to the steps that
+// mount them (llb.AddSecret): they reach no layer, cache key or record.
+//
 // The Result carries the index descriptor and each platform's manifest and
 // config descriptors, read back from what was written; WriteMetadataFile
 // writes them in buildx's --metadata-file shape.

@@ -106,3 +106,28 @@ func ExampleFleet_Build() {
 	}
 	fmt.Println(res.Index.Digest)
 }
+
+// A step that reads a token without baking it into the image: the secret
+// is mounted for that step only, and the image gets only the token's hash.
+func ExampleWithSecrets() {
+	ctx := context.Background()
+	c, err := solver.Connect(ctx, "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer c.Close()
+	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
+		st := bk.Image("debian:bookworm-slim", bk.Platform(t.Build)).
+			Run(bk.Args([]string{"sh", "-c", "sha256sum < /run/secrets/token > /out/token.sha256"}),
+				bk.AddSecret("/run/secrets/token", bk.SecretID("token")), bk.Platform(t.Build)).
+			AddMount("/out", bk.Scratch())
+		return st, ocispec.Image{}, nil
+	}
+	_, err = c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/amd64")}, fn,
+		solver.WithSecrets(solver.SecretEnv("token", "API_TOKEN")), // or solver.SecretFile("token", "token.txt")
+		solver.WithOutput(solver.OCITar("app.tar")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+}

@@ -99,7 +99,11 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 	var mu sync.Mutex // guards plan and dead
 	dead := map[string]bool{}
 	parts := make([]part, len(targets))
-	eg, ectx := errgroup.WithContext(ctx)
+	// A target that fails does not cancel the others (see Client.Build:
+	// a step cancelled mid-run stays in use on buildkitd v0.33.1); the
+	// build fails once every target has ended. The caller's ctx still
+	// cancels everything at once.
+	var eg errgroup.Group
 	for i := range targets {
 		eg.Go(func() error {
 			for attempt := 0; ; attempt++ {
@@ -116,16 +120,16 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 					defer relays.Done()
 					relay(a.Node+" "+ids[i], ch, statuses)
 				}()
-				res, err := byAddr[a.Node].build(ectx, targets[i:i+1], ids[i:i+1], fn, po, ch)
+				res, err := byAddr[a.Node].build(ctx, targets[i:i+1], ids[i:i+1], fn, po, ch)
 				if err == nil {
 					parts[i] = part{res: res}
 					return nil
 				}
-				if ectx.Err() != nil {
-					return fmt.Errorf("node %s: building %s: %w", a.Node, ids[i], context.Cause(ectx))
+				if ctx.Err() != nil {
+					return fmt.Errorf("node %s: building %s: %w", a.Node, ids[i], context.Cause(ctx))
 				}
 				err = fmt.Errorf("node %s: building %s: %w", a.Node, ids[i], err)
-				if attempt >= o.nodeRetries || byAddr[a.Node].answers(ectx) {
+				if attempt >= o.nodeRetries || byAddr[a.Node].answers(ctx) {
 					return err
 				}
 				mu.Lock()
