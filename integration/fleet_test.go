@@ -88,12 +88,19 @@ func startNode(t *testing.T, ctx context.Context, overTLS bool) *testNode {
 	}
 	n.cmd = exec.Command(buildkitd, append(args, "--addr", n.addr)...)
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
+	// Its temporary mounts go under dir too, so that the cleanup finds
+	// what a killed node leaves.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	n.cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		n.stop()
-		reapRoot(t, n.root)
+		reapRoot(t, dir)
 		os.RemoveAll(dir)
 	})
 	deadline := time.Now().Add(60 * time.Second)
