@@ -25,8 +25,6 @@ type invocation struct {
 	args []string
 	dir  string
 	env  []string
-	// cleanup runs after the build (not timed).
-	cleanup func()
 }
 
 // contender builds a workload's image for targets; cold asks for empty
@@ -107,8 +105,8 @@ func (r *runner) dockerfile(variant string) func(w *workload, targets []string, 
 	}
 }
 
-// ko builds with a GOCACHE of its own: a fresh one for a cold build, else
-// the one kept under $CROSSLLB_CACHE/bench.
+// ko builds with a GOCACHE of its own under $CROSSLLB_CACHE/bench, emptied
+// before a cold build.
 func (r *runner) ko(w *workload, targets []string, cold bool) (invocation, error) {
 	if w.name != "go" {
 		return invocation{}, fmt.Errorf("ko builds Go only, not workload %q", w.name)
@@ -120,12 +118,11 @@ func (r *runner) ko(w *workload, targets []string, cold bool) (invocation, error
 	}
 	gocache := filepath.Join(r.cfg.cache, "bench", "ko-gocache")
 	if cold {
-		tmp, err := os.MkdirTemp(filepath.Join(r.cfg.cache, "bench"), "ko-gocache-cold-")
-		if err != nil {
+		// Emptied, not replaced: the warm builds that follow start from
+		// what this cold build leaves, as for the BuildKit contenders.
+		if err := os.RemoveAll(gocache); err != nil {
 			return invocation{}, err
 		}
-		gocache = tmp
-		inv.cleanup = func() { os.RemoveAll(tmp) }
 	}
 	inv.env = []string{
 		"KO_DOCKER_REPO=" + strings.TrimSuffix(r.image(w, ko), ":latest"),

@@ -53,3 +53,17 @@ func describeMachine() machine {
 	}
 	return m
 }
+
+// load1 is the 1-minute load average, or 0 when unknown.
+func load1() float64 {
+	dt, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(dt))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}

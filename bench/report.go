@@ -22,8 +22,11 @@ type sample struct {
 	Contender string   `json:"contender"`
 	Round     int      `json:"round"`
 	Seconds   float64  `json:"seconds"`
-	TimedOut  bool     `json:"timed_out,omitempty"`
-	Error     string   `json:"error,omitempty"`
+	// Load1 is the machine's 1-minute load average when the build began:
+	// other work on a shared machine shows in it.
+	Load1    float64 `json:"load1"`
+	TimedOut bool    `json:"timed_out,omitempty"`
+	Error    string  `json:"error,omitempty"`
 }
 
 func (s sample) ok() bool { return s.Error == "" }
@@ -370,6 +373,9 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "# crossllb benchmark\n\n")
 	fmt.Fprintf(&b, "- date: %s (took %s)\n- command: `%s`\n", r.Date, r.Duration, r.Command)
 	fmt.Fprintf(&b, "- machine: %s\n", r.Machine)
+	if lo, hi, ok := loadRange(r.Samples); ok {
+		fmt.Fprintf(&b, "- 1-minute load average when builds began: %.1f to %.1f (other work shares this machine)\n", lo, hi)
+	}
 	var names []string
 	for k := range r.Versions {
 		names = append(names, k)
@@ -383,7 +389,7 @@ func (r *report) markdown() string {
 	b.WriteString("Median wall time of each build, from the client's start to its exit with the image pushed. " +
 		"In parentheses: the contender's time divided by crossllb's in the same round (median over rounds); above 1 means crossllb is faster. " +
 		"Cold: the bench's buildkitd pruned (`buildctl prune --all`) before every build, a fresh GOCACHE for ko. " +
-		"Warm scenarios build every target after one priming build per contender.\n\n")
+		"No-op rebuild and one-file change: every target, right after the same contender's cold build of every target, before any other contender runs.\n\n")
 	b.WriteString(buildTable(r.Rows))
 	b.WriteString("\n## Design targets\n\n| target | measured | met |\n|---|---|---|\n")
 	for _, c := range r.Checks {
@@ -425,4 +431,18 @@ func (r *report) write(dir string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "latest.md"), []byte(r.markdown()), 0o644)
+}
+
+// loadRange is the lowest and highest load average seen at a build's start.
+func loadRange(samples []sample) (lo, hi float64, ok bool) {
+	for _, s := range samples {
+		if s.Load1 <= 0 {
+			continue
+		}
+		if !ok {
+			lo, hi, ok = s.Load1, s.Load1, true
+		}
+		lo, hi = min(lo, s.Load1), max(hi, s.Load1)
+	}
+	return lo, hi, ok
 }

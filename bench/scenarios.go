@@ -146,15 +146,13 @@ func (r *runner) measure(ctx context.Context, w *workload, c contender, scenario
 	if err != nil {
 		return 0, err
 	}
-	if inv.cleanup != nil {
-		defer inv.cleanup()
-	}
 	r.seq++
 	label := scenario
 	logPath := filepath.Join(r.logs, fmt.Sprintf("%03d-%s-%s-%s-%d.log", r.seq, w.name, strings.NewReplacer(" ", "_", ",", "").Replace(label), strings.ReplaceAll(c.name, "+", "-"), len(targets)))
+	load := load1()
 	elapsed, err := execTimed(ctx, inv, logPath, timeout)
 	status := "ok"
-	s := sample{Workload: w.title, Scenario: scenario, Targets: targets, Contender: c.name, Round: round, Seconds: elapsed.Seconds()}
+	s := sample{Workload: w.title, Scenario: scenario, Targets: targets, Contender: c.name, Round: round, Seconds: elapsed.Seconds(), Load1: load}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		s.TimedOut = true
@@ -164,7 +162,7 @@ func (r *runner) measure(ctx context.Context, w *workload, c contender, scenario
 		s.Error = fmt.Sprintf("%v (log: %s)", err, logPath)
 		status = "FAILED: " + s.Error
 	}
-	fmt.Fprintf(r.log, "bench: %-5s %-24s %-16s %-38s round %d: %6.1fs %s\n", w.name, label, c.name, strings.Join(targets, ","), round, elapsed.Seconds(), status)
+	fmt.Fprintf(r.log, "bench: %-5s %-24s %-16s %-38s round %d: %6.1fs (load %.1f) %s\n", w.name, label, c.name, strings.Join(targets, ","), round, elapsed.Seconds(), load, status)
 	if ctx.Err() != nil {
 		return elapsed, ctx.Err()
 	}
