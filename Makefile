@@ -8,7 +8,7 @@ OUT ?= out
 # Integration tests build images for real; give them room.
 TEST_TIMEOUT ?= 60m
 
-.PHONY: all setup teardown vet unit test demo bench
+.PHONY: all setup teardown vet unit test demo bench bench-quick
 
 all: test
 
@@ -37,8 +37,17 @@ demo: setup
 		--metadata-file $(OUT)/hello.json \
 		--progress plain
 
-# Library overhead (graph construction and marshalling for 1, 4, 16
-# targets). The side-by-side comparison with the Dockerfile frontend,
-# emulation and ko is issue 7, not written yet.
+# The side-by-side benchmark (bench/main.go): crossllb against BuildKit's
+# Dockerfile frontend (with and without cache mounts), the same Dockerfile
+# under QEMU, and ko, on the bench's own buildkitd; writes
+# bench/results/latest.md and latest.json. About an hour on 2 cores. Not
+# part of `make test` or CI. BENCH_FLAGS adds flags (go run ./bench --help).
 bench: setup
-	$(GO) test -run XXX -bench . -benchmem ./llb/
+	. ./$(ENV_FILE) && $(GO) run ./bench $(BENCH_FLAGS)
+
+# A few minutes: the Go workload only, one run, linux/amd64 only, no
+# emulation; results go to $CROSSLLB_CACHE/bench/quick, not bench/results.
+bench-quick: setup
+	. ./$(ENV_FILE) && $(GO) run ./bench --workloads go --runs 1 --cold-runs 1 \
+		--platforms linux/amd64 --cold-sizes 1 --emulated "" --benchtime 200ms \
+		--out "$$CROSSLLB_CACHE/bench/quick" $(BENCH_FLAGS)

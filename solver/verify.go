@@ -1,9 +1,9 @@
 package solver
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -33,15 +33,45 @@ func verifyBinaries(ctx context.Context, ref gwclient.Reference, target ocispec.
 	}
 	var out []VerifiedBinary
 	for _, p := range paths {
-		dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: p})
+		st, err := ref.StatFile(ctx, gwclient.StatRequest{Path: p})
 		if err != nil {
 			return nil, fmt.Errorf("verifying %s: reading %s from the image: %w", id, p, err)
 		}
-		found, err := tc.CheckBinary(bytes.NewReader(dt))
+		found, err := tc.CheckBinary(rangeReader(ctx, ref, p, st.Size))
 		if err != nil {
 			return nil, fmt.Errorf("verifying %s: %s: %w", id, p, err)
 		}
 		out = append(out, VerifiedBinary{Platform: target, Path: p, Found: found})
 	}
 	return out, nil
+}
+
+// readerAtFunc turns a function into an io.ReaderAt.
+type readerAtFunc func(p []byte, off int64) (int, error)
+
+func (f readerAtFunc) ReadAt(p []byte, off int64) (int, error) { return f(p, off) }
+
+// rangeReader reads the file path of a solved result, size bytes long, in
+// ranges, as the header checks ask for them: a binary is never read whole
+// (BuildKit's gateway refuses to read more than 16 MiB at once, and a
+// statically linked Go binary is often larger).
+func rangeReader(ctx context.Context, ref gwclient.Reference, path string, size int64) io.ReaderAt {
+	return readerAtFunc(func(p []byte, off int64) (int, error) {
+		if off < 0 {
+			return 0, fmt.Errorf("reading %s at offset %d: negative offset", path, off)
+		}
+		if off >= size {
+			return 0, io.EOF
+		}
+		n := min(int64(len(p)), size-off)
+		dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: path, Range: &gwclient.FileRange{Offset: int(off), Length: int(n)}})
+		if err != nil {
+			return 0, err
+		}
+		copied := copy(p, dt)
+		if copied < len(p) {
+			return copied, io.EOF
+		}
+		return copied, nil
+	})
 }

@@ -1,0 +1,113 @@
+package main
+
+// The bench's own buildkitd: hack/setup's binary and buildkitd.toml (the
+// docker.io mirror), its own root and socket under $CROSSLLB_CACHE/bench,
+// so that `buildctl prune --all` for cold runs never touches a daemon other
+// people's tests use.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+type daemon struct {
+	addr, root, pidFile, buildctl string
+	cmd                           *exec.Cmd
+	exited                        chan struct{}
+}
+
+func startDaemon(ctx context.Context, c *config, t *tools) (*daemon, error) {
+	dir := filepath.Join(c.cache, "bench")
+	runDir := filepath.Join(dir, "run")
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, err
+	}
+	d := &daemon{
+		addr:     "unix://" + filepath.Join(runDir, "buildkitd.sock"),
+		root:     filepath.Join(dir, "buildkitd-root"),
+		pidFile:  filepath.Join(runDir, "buildkitd.pid"),
+		buildctl: t.buildctl,
+		exited:   make(chan struct{}),
+	}
+	if dt, err := os.ReadFile(d.pidFile); err == nil {
+		if pid, err := strconv.Atoi(string(dt)); err == nil && syscall.Kill(pid, 0) == nil {
+			return nil, fmt.Errorf("the bench's buildkitd (pid %d, %s) is running: another bench is in progress; wait for it, or stop that pid", pid, d.pidFile)
+		}
+	}
+	os.Remove(filepath.Join(runDir, "buildkitd.sock"))
+	logFile, err := os.Create(filepath.Join(runDir, "buildkitd.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	d.cmd = exec.Command(t.buildkitd,
+		"--root", d.root, "--addr", d.addr,
+		"--config", filepath.Join(c.cache, "buildkitd", "buildkitd.toml"),
+		"--oci-worker=true", "--containerd-worker=false")
+	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
+	// Its own process group: a signal to the bench does not reach it
+	// before the bench has cancelled its builds.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := d.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", t.buildkitd, err)
+	}
+	go func() { d.cmd.Wait(); close(d.exited) }()
+	if err := os.WriteFile(d.pidFile, []byte(strconv.Itoa(d.cmd.Process.Pid)), 0o644); err != nil {
+		d.stop()
+		return nil, err
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		probe := exec.CommandContext(ctx, d.buildctl, "--addr", d.addr, "debug", "workers")
+		if probe.Run() == nil {
+			return d, nil
+		}
+		select {
+		case <-d.exited:
+			return nil, fmt.Errorf("buildkitd exited at start: see %s", logFile.Name())
+		case <-ctx.Done():
+			d.stop()
+			return nil, ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			d.stop()
+			return nil, fmt.Errorf("buildkitd did not answer on %s within 60s: see %s", d.addr, logFile.Name())
+		}
+	}
+}
+
+// prune empties the daemon's cache: every record, cache mounts included.
+func (d *daemon) prune(ctx context.Context) error {
+	out, err := exec.CommandContext(ctx, d.buildctl, "--addr", d.addr, "prune", "--all").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("buildctl prune --all: %w: %s", err, out)
+	}
+	return nil
+}
+
+// stop ends the daemon the bench started: SIGTERM, then SIGKILL after 30s.
+func (d *daemon) stop() error {
+	defer os.Remove(d.pidFile)
+	select {
+	case <-d.exited:
+		return nil
+	default:
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+		return nil
+	case <-time.After(30 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+		return errors.New("buildkitd did not stop within 30s of SIGTERM: killed")
+	}
+}

@@ -1,0 +1,160 @@
+package main
+
+// The source trees the contenders build: crane (go-containerregistry's
+// cmd/crane, from the Go module proxy, vendored, cached by version under
+// $CROSSLLB_CACHE/bench/src) and the hello crate of examples/cargo (copied
+// fresh). Neither is committed; the one-file change edits a copy.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+type workload struct {
+	name  string // "go" or "rust"
+	title string
+	dir   string // the build context
+	// edit is the file, relative to dir, that the one-file change edits;
+	// pristine is its original content.
+	edit     string
+	pristine []byte
+	// emulable says whether the emulated contender can build for a
+	// target, and if not, why.
+	emulable func(target string) (bool, string)
+}
+
+func prepareWorkload(ctx context.Context, c *config, name string, stderr io.Writer) (*workload, error) {
+	switch name {
+	case "go":
+		return prepareCrane(ctx, c, stderr)
+	case "rust":
+		return prepareHello(c)
+	}
+	return nil, fmt.Errorf("unknown workload %q", name)
+}
+
+// prepareCrane fetches go-containerregistry at c.craneVersion through the
+// module proxy and vendors its dependencies, once per version.
+func prepareCrane(ctx context.Context, c *config, stderr io.Writer) (*workload, error) {
+	const module = "github.com/google/go-containerregistry"
+	w := &workload{
+		name:  "go",
+		title: "crane " + c.craneVersion + " (Go)",
+		dir:   filepath.Join(c.cache, "bench", "src", "go-containerregistry@"+c.craneVersion),
+		edit:  "cmd/crane/cmd/root.go",
+		emulable: func(target string) (bool, string) {
+			if target == "linux/amd64" || target == "linux/arm64" {
+				return true, ""
+			}
+			return false, "golang:1.26-bookworm in the local registry has no " + target + " image (hack/setup seeds amd64 and arm64)"
+		},
+	}
+	dl := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+c.craneVersion)
+	dl.Dir, dl.Stderr = os.TempDir(), stderr
+	dl.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GO111MODULE=on")
+	out, err := dl.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go mod download %s@%s: %w (the Go module proxy must be reachable)", module, c.craneVersion, err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return nil, fmt.Errorf("go mod download %s@%s: no module directory in %q", module, c.craneVersion, out)
+	}
+	if w.pristine, err = os.ReadFile(filepath.Join(mod.Dir, w.edit)); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "vendor", "modules.txt")); err != nil {
+		fmt.Fprintf(stderr, "bench: vendoring %s@%s into %s\n", module, c.craneVersion, w.dir)
+		tmp := w.dir + ".tmp"
+		os.RemoveAll(tmp)
+		if err := copyTree(mod.Dir, tmp); err != nil {
+			return nil, err
+		}
+		vendor := exec.CommandContext(ctx, "go", "mod", "vendor")
+		vendor.Dir, vendor.Stdout, vendor.Stderr = tmp, stderr, stderr
+		vendor.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+		if err := vendor.Run(); err != nil {
+			return nil, fmt.Errorf("go mod vendor in %s: %w", tmp, err)
+		}
+		os.RemoveAll(w.dir)
+		if err := os.Rename(tmp, w.dir); err != nil {
+			return nil, err
+		}
+	}
+	// An earlier bench may have been killed mid-edit.
+	return w, w.restore()
+}
+
+// prepareHello copies examples/cargo's hello crate to a fresh directory.
+func prepareHello(c *config) (*workload, error) {
+	w := &workload{
+		name:     "rust",
+		title:    "examples/cargo hello (Rust)",
+		dir:      filepath.Join(c.cache, "bench", "src", "rust-hello"),
+		edit:     "src/main.rs",
+		emulable: func(string) (bool, string) { return true, "" },
+	}
+	src := filepath.Join(c.repo, "examples", "cargo", "testdata", "hello")
+	os.RemoveAll(w.dir)
+	if err := copyTree(src, w.dir); err != nil {
+		return nil, err
+	}
+	var err error
+	w.pristine, err = os.ReadFile(filepath.Join(w.dir, w.edit))
+	return w, err
+}
+
+// change makes the one-file change: a comment that differs every time, so
+// that the compilers' content-keyed caches see a new file.
+func (w *workload) change() error {
+	dt := fmt.Appendf(append([]byte(nil), w.pristine...), "\n// bench: one-file change at %d\n", time.Now().UnixNano())
+	return os.WriteFile(filepath.Join(w.dir, w.edit), dt, 0o644)
+}
+
+// restore puts the edited file back as it was.
+func (w *workload) restore() error {
+	return os.WriteFile(filepath.Join(w.dir, w.edit), w.pristine, 0o644)
+}
+
+// copyTree copies regular files, directories and symlinks from src to dst,
+// writable (module cache files are read-only).
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			dt, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, dt, info.Mode().Perm()|0o200)
+		}
+		return nil
+	})
+}
