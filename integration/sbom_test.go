@@ -89,7 +89,7 @@ func TestGobuildSBOM(t *testing.T) {
 		}
 		var stmt struct {
 			PredicateType string `json:"predicateType"`
-			Predicate struct {
+			Predicate     struct {
 				Files []struct {
 					FileName string `json:"fileName"`
 				} `json:"files"`
