@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -247,7 +248,9 @@ func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, 
 	}()
 	if len(a.local) > 0 {
 		merged := a.merged
-		blobs := append(append([]ocispec.Descriptor{}, idx.Manifests...), attList...)
+		// The attestation manifests are written even when the index
+		// leaves them out: Result.Manifests names them.
+		blobs := append(slices.Clip(idx.Manifests[:len(a.targets)]), attList...)
 		if err := finishLayout(ctx, merged, blobs, idxJSON, desc, o.epoch); err != nil {
 			return fmt.Errorf("merging the nodes' layouts: %w", err)
 		}
