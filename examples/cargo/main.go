@@ -78,16 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fmt.Fprintf(fs.Output(), "Usage: cargo [flags]\n\nBuild a multi-platform image of a Rust program, cross-compiled on the BuildKit worker's platform.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, buildflags.UsageError{Err: err}
-	}
-	if fs.NArg() > 0 {
-		return nil, buildflags.UsageError{Err: fmt.Errorf("unexpected argument %q: every input is a flag", fs.Arg(0))}
-	}
-	if err := c.Common.Parse(); err != nil {
+	if err := c.ParseArgs(fs, args); err != nil {
 		return nil, err
 	}
 	var err error

@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,16 +42,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fmt.Fprintf(fs.Output(), "Usage: gobuild [flags]\n\nBuild a multi-platform image of a Go program, cross-compiled on the BuildKit worker's platform.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, buildflags.UsageError{Err: err}
-	}
-	if fs.NArg() > 0 {
-		return nil, buildflags.Usagef("unexpected argument %q: every input is a flag", fs.Arg(0))
-	}
-	if err := c.Common.Parse(); err != nil {
+	if err := c.ParseArgs(fs, args); err != nil {
 		return nil, err
 	}
 	var err error

@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,16 +46,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fmt.Fprintf(fs.Output(), "Usage: multinode --addr ADDR [--addr ADDR...] [flags]\n\nBuild a multi-platform image of a Go program over several buildkitd nodes, into one image index.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, buildflags.UsageError{Err: err}
-	}
-	if fs.NArg() > 0 {
-		return nil, buildflags.Usagef("unexpected argument %q: every input is a flag", fs.Arg(0))
-	}
-	if err := c.Common.Parse(); err != nil {
+	if err := c.ParseArgs(fs, args); err != nil {
 		return nil, err
 	}
 	if len(c.Addrs) == 0 {

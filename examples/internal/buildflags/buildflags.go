@@ -115,6 +115,22 @@ func Register(fs *flag.FlagSet, defaultPlatforms string) *Common {
 	return c
 }
 
+// ParseArgs parses args into fs (which holds the shared flags and the
+// example's own), then checks the shared flags with Parse: --help comes
+// back as flag.ErrHelp, anything wrong as a UsageError naming the flag.
+func (c *Common) ParseArgs(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return UsageError{Err: err}
+	}
+	if fs.NArg() > 0 {
+		return Usagef("unexpected argument %q: every input is a flag", fs.Arg(0))
+	}
+	return c.Parse()
+}
+
 // Parse checks the shared flags' values once fs.Parse has run. Its errors
 // are UsageErrors naming the flag.
 func (c *Common) Parse() error {
