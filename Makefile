@@ -40,8 +40,8 @@ demo: setup
 # The side-by-side benchmark (bench/main.go): crossllb against BuildKit's
 # Dockerfile frontend (with and without cache mounts), the same Dockerfile
 # under QEMU, and ko, on the bench's own buildkitd; writes
-# bench/results/latest.md and latest.json. About an hour on 2 cores. Not
-# part of `make test` or CI. BENCH_FLAGS adds flags (go run ./bench --help).
+# bench/results/latest.md and latest.json. About two hours on 2 cores
+# (every cold build is the median of 3). Not part of `make test` or CI. BENCH_FLAGS adds flags (go run ./bench --help).
 bench: setup
 	. ./$(ENV_FILE) && $(GO) run ./bench $(BENCH_FLAGS)
 

@@ -111,3 +111,20 @@ func (d *daemon) stop() error {
 		return errors.New("buildkitd did not stop within 30s of SIGTERM: killed")
 	}
 }
+
+// appendCacheMounts appends the daemon's cache mounts (id, size, last use)
+// to a build's log, after the build and outside its time: when a warm
+// build compiles from scratch, the log shows whether the cache mount it
+// should have found was there.
+func (d *daemon) appendCacheMounts(ctx context.Context, logPath string) {
+	out, err := exec.CommandContext(ctx, d.buildctl, "--addr", d.addr, "du", "-v", "--filter", "type==exec.cachemount").CombinedOutput()
+	if err != nil {
+		out = fmt.Appendf(out, "\n(buildctl du: %v)\n", err)
+	}
+	f, err := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "\n$ buildctl du -v --filter type==exec.cachemount (after the build, not timed)\n%s", out)
+}

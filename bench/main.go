@@ -2,7 +2,7 @@
 // are built today, on one machine and one buildkitd, and reports each
 // contender's time as a ratio to crossllb's, measured in the same run.
 //
-//	make bench        # the default scope: about an hour on 2 cores
+//	make bench        # the default scope: about two hours on 2 cores
 //	make bench-quick  # the Go workload, one run, linux/amd64 only: minutes
 //
 // Workloads: go-containerregistry's cmd/crane, fetched through the Go
@@ -87,13 +87,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.registry, "registry", os.Getenv("CROSSLLB_REGISTRY"), "the local registry every contender pushes to (default $CROSSLLB_REGISTRY)")
 	fs.StringVar(&c.out, "out", filepath.Join("bench", "results"), "directory for latest.md and latest.json")
 	fs.IntVar(&c.runs, "runs", 3, "runs of each warm scenario (no-op, one-file change); the median is reported")
-	fs.IntVar(&c.coldRuns, "cold-runs", 1, "runs of each cold scenario")
+	fs.IntVar(&c.coldRuns, "cold-runs", 3, "runs of each cold scenario; the median is reported")
 	fs.StringVar(&targets, "platforms", "linux/amd64,linux/arm64,linux/arm/v7", "targets, comma-separated; warm scenarios build them all")
 	fs.StringVar(&sizes, "cold-sizes", "1,2,3", "cold scenarios of the Go workload build the first N targets, for each N (all targets are always built cold)")
 	fs.StringVar(&rustSizes, "rust-cold-sizes", "3", "--cold-sizes for the Rust workload")
 	fs.DurationVar(&c.slowWarm, "slow-warm", 2*time.Minute, "a contender whose first no-op or one-file-change run takes longer runs that scenario once")
 	fs.StringVar(&workloads, "workloads", "rust,go", "workloads, comma-separated, run in this order: rust (examples/cargo's hello; small, so a broken setup shows early), go (crane)")
-	fs.StringVar(&emulated, "emulated", "linux/arm64", "foreign targets to build under QEMU, one at a time (empty: skip)")
+	fs.StringVar(&emulated, "emulated", "linux/arm64,linux/arm/v7", "foreign targets to build under QEMU, one at a time (empty: skip)")
 	fs.DurationVar(&c.emulatedTimeout, "emulated-timeout", 20*time.Minute, "bound on each emulated build")
 	fs.BoolVar(&c.overhead, "overhead", true, "measure the library's overhead (go test -bench, 100,000-file context)")
 	fs.StringVar(&c.benchtime, "benchtime", "1s", "go test -benchtime for the graph benchmark")

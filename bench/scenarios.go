@@ -151,6 +151,7 @@ func (r *runner) measure(ctx context.Context, w *workload, c contender, scenario
 	logPath := filepath.Join(r.logs, fmt.Sprintf("%03d-%s-%s-%s-%d.log", r.seq, w.name, strings.NewReplacer(" ", "_", ",", "").Replace(label), strings.ReplaceAll(c.name, "+", "-"), len(targets)))
 	load := load1()
 	elapsed, err := execTimed(ctx, inv, logPath, timeout)
+	r.daemon.appendCacheMounts(ctx, logPath)
 	status := "ok"
 	s := sample{Workload: w.title, Scenario: scenario, Targets: targets, Contender: c.name, Round: round, Seconds: elapsed.Seconds(), Load1: load}
 	switch {

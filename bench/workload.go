@@ -53,7 +53,11 @@ func prepareCrane(ctx context.Context, c *config, stderr io.Writer) (*workload, 
 			if target == "linux/amd64" || target == "linux/arm64" {
 				return true, ""
 			}
-			return false, "golang:1.26-bookworm in the local registry has no " + target + " image (hack/setup seeds amd64 and arm64)"
+			// The module proxy reachable here answers 403 for every
+			// golang.org/toolchain zip but linux-amd64 and linux-arm64
+			// (checked for go1.25.0 to go1.26.8: linux-armv6l, 386,
+			// ppc64le), so hack/setup cannot seed another platform.
+			return false, "golang:1.26-bookworm in the local registry has no " + target + " image: hack/setup seeds linux/amd64 and linux/arm64 only, the Go toolchains the module proxy serves here"
 		},
 	}
 	dl := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+c.craneVersion)
