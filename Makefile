@@ -41,7 +41,8 @@ demo: setup
 # Dockerfile frontend (with and without cache mounts), the same Dockerfile
 # under QEMU, and ko, on the bench's own buildkitd; writes
 # bench/results/latest.md and latest.json. About two hours on 2 cores
-# (every cold build is the median of 3). Not part of `make test` or CI. BENCH_FLAGS adds flags (go run ./bench --help).
+# (every cold build is the median of 3). Not part of `make test` or CI.
+# BENCH_FLAGS adds flags (go run ./bench --help).
 bench: setup
 	. ./$(ENV_FILE) && $(GO) run ./bench $(BENCH_FLAGS)
 

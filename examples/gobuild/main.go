@@ -38,12 +38,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	c := config{Common: buildflags.Register(fs, "linux/amd64,linux/arm64,linux/arm/v7")}
 	rf := gorecipe.Register(fs)
+	c.AcceptSecrets(fs, gorecipe.SecretsUse)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: gobuild [flags]\n\nBuild a multi-platform image of a Go program, cross-compiled on the BuildKit worker's platform.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := c.ParseArgs(fs, args); err != nil {
 		return nil, err
+	}
+	if c.HasSecret(gorecipe.NetrcSecretID) {
+		rf.NetrcSecret = gorecipe.NetrcSecretID
 	}
 	var err error
 	if c.recipe, err = rf.Recipe(); err != nil {

@@ -38,6 +38,10 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"--attest", "type=vex"}, `unknown type "vex"`},
 		{[]string{"--attest", "type=provenance,mode=all"}, `mode="all"`},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--secret", "src=" + filepath.Join(dir, "missing")}, "--secret"},
+		{[]string{"--secret", "id=netrc,src=" + filepath.Join(dir, "missing")}, "no such file"},
+		{[]string{"--secret", "id=t,env=CROSSLLB_TEST_UNSET_VARIABLE"}, "is not set"},
+		{[]string{"--secret", "id=t,env=PATH", "--secret", "id=t,env=HOME"}, `id "t" given twice`},
 	} {
 		var stderr bytes.Buffer
 		err := run(context.Background(), tc.args, &bytes.Buffer{}, &stderr)

@@ -41,6 +41,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := config{Common: buildflags.Register(fs, "linux/amd64,linux/arm64,linux/arm/v7")}
 	c.Fleet = true
 	rf := gorecipe.Register(fs)
+	c.AcceptSecrets(fs, gorecipe.SecretsUse)
 	fs.IntVar(&c.retries, "node-retries", 0, "retry a target on another node this many times when its node stops answering")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: multinode --addr ADDR [--addr ADDR...] [flags]\n\nBuild a multi-platform image of a Go program over several buildkitd nodes, into one image index.\n\nFlags:\n")
@@ -54,6 +55,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.retries < 0 {
 		return nil, buildflags.Usagef("--node-retries %d: want 0 or more", c.retries)
+	}
+	if c.HasSecret(gorecipe.NetrcSecretID) {
+		rf.NetrcSecret = gorecipe.NetrcSecretID
 	}
 	var err error
 	if c.recipe, err = rf.Recipe(); err != nil {

@@ -85,9 +85,11 @@ type Common struct {
 	SBOMGenerator string
 	// Epoch is --source-date-epoch (default $SOURCE_DATE_EPOCH), if set.
 	Epoch *time.Time
+	// Secrets are the --secret flags, for examples that AcceptSecrets.
+	Secrets []solver.Secret
 
-	platformList, emulation, epoch                              string
-	addrs, outputs, labels, annotations, cacheFrom, cacheTo, at Multi
+	platformList, emulation, epoch                                       string
+	addrs, outputs, labels, annotations, cacheFrom, cacheTo, at, secrets Multi
 }
 
 // Register adds the shared flags to fs.
@@ -212,6 +214,9 @@ func (c *Common) Parse() error {
 			return Usagef("--attest %q: unknown type %q (want provenance or sbom)", a, m["type"])
 		}
 	}
+	if err := c.parseSecrets(); err != nil {
+		return err
+	}
 	if c.Labels, err = KeyValues("--label", c.labels); err != nil {
 		return UsageError{err}
 	}
@@ -287,6 +292,9 @@ func (c *Common) Options(stderr io.Writer, defaults map[string]string, verify ..
 	}
 	if !c.AttestationsInIndex {
 		opts = append(opts, solver.WithoutAttestationsInIndex())
+	}
+	if len(c.Secrets) > 0 {
+		opts = append(opts, solver.WithSecrets(c.Secrets...))
 	}
 	if c.Verify && len(verify) > 0 {
 		opts = append(opts, solver.WithVerify(verify...))

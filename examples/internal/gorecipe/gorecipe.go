@@ -30,7 +30,18 @@ import (
 type Flags struct {
 	Context, Package, BuilderImage, RuntimeImage string
 	LDFlags, Tags, CacheNamespace                string
+	// NetrcSecret is the build secret the go commands read as their
+	// netrc (llb.WithNetrcSecret), for private modules: the examples set
+	// it to "netrc" when --secret id=netrc is given.
+	NetrcSecret string
 }
+
+// NetrcSecretID is the --secret id the Go examples hand to the go
+// commands as their netrc.
+const NetrcSecretID = "netrc"
+
+// SecretsUse is the Go examples' --secret help: what they do with one.
+const SecretsUse = "id=" + NetrcSecretID + " is the netrc of go mod download and go build (private modules: machine HOST login USER password TOKEN)"
 
 // Register adds the recipe's flags to fs.
 func Register(fs *flag.FlagSet) *Flags {
@@ -131,6 +142,9 @@ func (r *Recipe) goOptions() []llb.GoOption {
 	}
 	if f.Tags != "" {
 		opts = append(opts, llb.WithTags(strings.Split(f.Tags, ",")...))
+	}
+	if f.NetrcSecret != "" {
+		opts = append(opts, llb.WithNetrcSecret(f.NetrcSecret))
 	}
 	if st, err := os.Stat(filepath.Join(f.Context, "vendor", "modules.txt")); err == nil && !st.IsDir() {
 		opts = append(opts, llb.WithVendor())
