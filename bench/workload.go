@@ -3,9 +3,11 @@ package main
 // The source trees the contenders build: crane (go-containerregistry's
 // cmd/crane, from the Go module proxy, vendored, cached by version under
 // $CROSSLLB_CACHE/bench/src) and the hello crate of examples/cargo (copied
-// fresh). Neither is committed; the one-file change edits a copy.
+// fresh). Neither is committed; the one-file change edits a copy, so that
+// the binary changes.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -22,9 +25,11 @@ type workload struct {
 	title string
 	dir   string // the build context
 	// edit is the file, relative to dir, that the one-file change edits;
-	// pristine is its original content.
+	// pristine is its original content; mutate returns the edited content
+	// for a nonce.
 	edit     string
 	pristine []byte
+	mutate   func(pristine []byte, nonce string) ([]byte, error)
 	// emulable says whether the emulated contender can build for a
 	// target, and if not, why.
 	emulable func(target string) (bool, string)
@@ -45,10 +50,11 @@ func prepareWorkload(ctx context.Context, c *config, name string, stderr io.Writ
 func prepareCrane(ctx context.Context, c *config, stderr io.Writer) (*workload, error) {
 	const module = "github.com/google/go-containerregistry"
 	w := &workload{
-		name:  "go",
-		title: "crane " + c.craneVersion + " (Go)",
-		dir:   filepath.Join(c.cache, "bench", "src", "go-containerregistry@"+c.craneVersion),
-		edit:  "cmd/crane/cmd/root.go",
+		name:   "go",
+		title:  "crane " + c.craneVersion + " (Go)",
+		dir:    filepath.Join(c.cache, "bench", "src", "go-containerregistry@"+c.craneVersion),
+		edit:   "cmd/crane/cmd/root.go",
+		mutate: goChange, // root.go imports os
 		emulable: func(target string) (bool, string) {
 			if target == "linux/amd64" || target == "linux/arm64" {
 				return true, ""
@@ -104,6 +110,7 @@ func prepareHello(c *config) (*workload, error) {
 		dir:      filepath.Join(c.cache, "bench", "src", "rust-hello"),
 		edit:     "src/main.rs",
 		emulable: func(string) (bool, string) { return true, "" },
+		mutate:   rustChange,
 	}
 	src := filepath.Join(c.repo, "examples", "cargo", "testdata", "hello")
 	os.RemoveAll(w.dir)
@@ -115,10 +122,16 @@ func prepareHello(c *config) (*workload, error) {
 	return w, err
 }
 
-// change makes the one-file change: a comment that differs every time, so
-// that the compilers' content-keyed caches see a new file.
+// change makes the one-file change: code that reads an environment
+// variable whose name differs every time, so that the binary changes, as a
+// real change's does, and every step after the compile (the runtime
+// layer, its export and push) runs again. A comment leaves rustc's binary
+// as it was, and BuildKit's content-keyed cache would skip those steps.
 func (w *workload) change() error {
-	dt := fmt.Appendf(append([]byte(nil), w.pristine...), "\n// bench: one-file change at %d\n", time.Now().UnixNano())
+	dt, err := w.mutate(w.pristine, strconv.FormatInt(time.Now().UnixNano(), 10))
+	if err != nil {
+		return err
+	}
 	return os.WriteFile(filepath.Join(w.dir, w.edit), dt, 0o644)
 }
 
@@ -161,4 +174,22 @@ func copyTree(src, dst string) error {
 		}
 		return nil
 	})
+}
+
+// goChange appends to a Go file that imports os an init function that
+// reads an environment variable named after nonce: init functions are
+// always linked, so the binary changes.
+func goChange(src []byte, nonce string) ([]byte, error) {
+	return fmt.Appendf(append([]byte(nil), src...), "\nfunc init() {\n\tif os.Getenv(\"BENCH_CHANGE_%s\") != \"\" {\n\t\tprintln(\"bench\")\n\t}\n}\n", nonce), nil
+}
+
+// rustChange adds to the start of a Rust main function a read of an
+// environment variable named after nonce.
+func rustChange(src []byte, nonce string) ([]byte, error) {
+	const at = "fn main() {\n"
+	before, after, ok := bytes.Cut(src, []byte(at))
+	if !ok {
+		return nil, fmt.Errorf("the Rust workload's main.rs has no %q: update the bench's one-file change", at)
+	}
+	return fmt.Appendf(append(append([]byte(nil), before...), at...), "    if std::env::var_os(\"BENCH_CHANGE_%s\").is_some() {\n        eprintln!(\"bench\");\n    }\n%s", nonce, after), nil
 }

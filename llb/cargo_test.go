@@ -303,14 +303,20 @@ func TestCargoImage(t *testing.T) {
 			t.Errorf("step %q runs on %s, want %s", g.names[d], got, want.on)
 		}
 	}
-	// The runtime steps come after the copy, in order.
+	// The runtime steps run on the base image, in order, and the binary
+	// is copied on top of them (as a hand-written Dockerfile does).
 	ud, _ := g.shellExec(t, "useradd")
 	ad, _ := g.shellExec(t, "apt-get install -y --no-install-recommends ca-certificates;")
 	if in, _ := g.input(t, ud, 0); in != ad {
 		t.Error("useradd does not run on the apt step's result")
 	}
-	if _, in := g.input(t, ad, 0); in.GetFile() == nil || in.GetFile().Actions[0].GetCopy().Dest != "/usr/local/bin/hello" {
-		t.Errorf("apt step runs on %v, want the binary's copy", in)
+	if _, in := g.input(t, ad, 0); !strings.HasPrefix(in.GetSource().GetIdentifier(), "docker-image://docker.io/library/debian:bookworm-slim@") {
+		t.Errorf("apt step runs on %v, want the runtime base image", in)
+	}
+	if end := digest.Digest(g.result.Digest); len(g.ops[end].GetFile().GetActions()) != 1 || g.ops[end].GetFile().GetActions()[0].GetCopy().GetDest() != "/usr/local/bin/hello" {
+		t.Errorf("the runtime stage ends at %q, want the binary's copy", g.names[end])
+	} else if in, _ := g.input(t, end, 0); in != ud {
+		t.Error("the binary's copy is not on top of the useradd step")
 	}
 
 	st = CargoImage(testSource(), testDebianBuilder(), testRuntime(all[1].Platform), "hello", tc, all, ImageSpec{}, nil)

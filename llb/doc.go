@@ -20,7 +20,8 @@
 //	go mod download           linux/amd64   linux/amd64   linux/amd64   same op, runs once
 //	go build (GOARCH=...)     linux/amd64   linux/amd64   linux/amd64   one per target
 //	runtime image (debian)    linux/amd64   linux/arm64   linux/arm/v7
-//	copy binary, WithRun      linux/amd64   linux/arm64   linux/arm/v7
+//	WithRun, WithSystemUser   linux/amd64   linux/arm64   linux/arm/v7  on the base, beside the compile
+//	copy binary               linux/amd64   linux/arm64   linux/arm/v7  the last layer
 //
 // The build platform is the worker's ("ListWorkers(ctx)[0].Platforms[0]"),
 // never runtime.GOARCH. Toolchain facts per target (GOARCH, GOARM, GNU
@@ -94,7 +95,12 @@
 // [WithRustup]. [CargoImage] adds the runtime stage, where
 // [WithAptInstall] and [WithSystemUser] are the few steps that must run
 // under the target platform (a service user owning its data directories,
-// as in the Dockerfiles of Rust services such as Trow).
+// as in the Dockerfiles of Rust services such as Trow). They run on the
+// runtime base before the binary is copied in, so they depend on no
+// compile step: BuildKit runs them, emulated on a foreign target, while
+// the toolchain installs and the compile runs, and a source change that
+// only changes the binary runs none of them again. [WithRunOnArtifacts]
+// is for the rare step that must see the binary.
 //
 // # Image config
 //

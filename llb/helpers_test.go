@@ -213,3 +213,27 @@ func envValue(e *pb.ExecOp, key string) (string, bool) {
 }
 
 func llbArgs(args ...string) bk.RunOption { return bk.Args(args) }
+
+// dependsOn reports whether op a reads op b's result, directly or through
+// other ops.
+func (g *graph) dependsOn(a, b digest.Digest) bool {
+	seen := map[digest.Digest]bool{}
+	var walk func(d digest.Digest) bool
+	walk = func(d digest.Digest) bool {
+		if seen[d] {
+			return false
+		}
+		seen[d] = true
+		op, ok := g.ops[d]
+		if !ok {
+			return false
+		}
+		for _, in := range op.Inputs {
+			if d := digest.Digest(in.Digest); d == b || walk(d) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(a)
+}

@@ -1,6 +1,7 @@
 package llb
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -223,7 +224,7 @@ func TestRuntimeStageArtifacts(t *testing.T) {
 	st := RuntimeStage(testRuntime(target), []Artifact{
 		{From: from, Path: "/app", Dest: "/opt/app/bin/app", UID: 1000, GID: 1001},
 		{From: testSource(), Path: "/config.yaml", Dest: "/etc/app/config.yaml", Mode: 0o640},
-	}, WithRun("/opt/app/bin/app", "--self-test"))
+	}, WithRunOnArtifacts("/opt/app/bin/app", "--self-test"))
 	g := marshal(t, st)
 	var f *pb.FileOp
 	for _, d := range g.order {
@@ -246,7 +247,7 @@ func TestRuntimeStageArtifacts(t *testing.T) {
 	}
 	d, e := g.exec(t, "/opt/app/bin/app")
 	if opPlatform(g.ops[d]) != "linux/arm64" {
-		t.Errorf("WithRun step runs on %s", opPlatform(g.ops[d]))
+		t.Errorf("WithRunOnArtifacts step runs on %s", opPlatform(g.ops[d]))
 	}
 	if g.names[d] != "/opt/app/bin/app --self-test (linux/arm64)" {
 		t.Errorf("step named %q", g.names[d])
@@ -272,5 +273,65 @@ func TestRuntimeStageArtifacts(t *testing.T) {
 	err := marshalErr(t, RuntimeStage(Base{Ref: "debian"}, nil))
 	if !strings.Contains(err.Error(), "no platform") {
 		t.Errorf("error %q", err)
+	}
+}
+
+// The target's steps run on the base image before the artifacts are
+// copied: they depend on no compile op (so BuildKit runs them while the
+// compile runs, and a source change does not run them again), and the
+// copy sits on top of them. A WithRunOnArtifacts step reads the copy.
+func TestRuntimeStepsBeforeArtifacts(t *testing.T) {
+	target := platforms.MustParse("linux/arm/v7")
+	tc := toolchain(t, target)
+	compile := GoCompile(testSource(), testBuilder(), tc)
+	u := SystemUser{Name: "app", Dirs: []string{"/data"}}
+	st := RuntimeStage(testRuntime(target), []Artifact{{From: compile, Path: "/app", Dest: "/usr/local/bin/app"}},
+		WithAptInstall("ca-certificates"), WithSystemUser(u), WithRun("mkdir", "-p", "/srv"),
+		WithRunOnArtifacts("/usr/local/bin/app", "--self-test"))
+	g := marshal(t, st)
+	goBuild, _ := g.exec(t, "go", "build")
+	var copyOp digest.Digest
+	for _, d := range g.order {
+		if f := g.ops[d].GetFile(); f != nil && len(f.Actions) == 1 && f.Actions[0].GetCopy().GetDest() == "/usr/local/bin/app" {
+			copyOp = d
+		}
+	}
+	if copyOp == "" {
+		t.Fatal("no file op copies the binary")
+	}
+	before := map[string]digest.Digest{}
+	for _, prefix := range [][]string{{"/bin/sh", "-c"}, {"mkdir", "-p", "/srv"}} {
+		for _, d := range g.execs(prefix...) {
+			before[g.names[d]] = d
+		}
+	}
+	if len(before) != 3 {
+		t.Fatalf("found the steps %v, want apt-get, the user and mkdir", slices.Collect(maps.Keys(before)))
+	}
+	for name, d := range before {
+		if g.dependsOn(d, goBuild) {
+			t.Errorf("step %q depends on the go build step: it would wait for the compile and run again on every source change", name)
+		}
+		if !g.dependsOn(copyOp, d) {
+			t.Errorf("the binary's copy is not on top of step %q", name)
+		}
+	}
+	self, _ := g.exec(t, "/usr/local/bin/app", "--self-test")
+	if !g.dependsOn(self, copyOp) {
+		t.Error("the WithRunOnArtifacts step does not read the copied binary")
+	}
+	if end := digest.Digest(g.result.Digest); end != self {
+		t.Errorf("the stage ends at %q, want the WithRunOnArtifacts step", g.names[end])
+	}
+	// In the order given: apt-get, then the user, then mkdir.
+	apt, user, mkdir := before["apt-get install ca-certificates (linux/arm/v7)"], before["add user app 333333:333333, dirs /data (linux/arm/v7)"], before["mkdir -p /srv (linux/arm/v7)"]
+	if apt == "" || user == "" || mkdir == "" {
+		t.Fatalf("step names %v", slices.Collect(maps.Keys(before)))
+	}
+	if !g.dependsOn(user, apt) || !g.dependsOn(mkdir, user) {
+		t.Error("the steps do not run in the order given")
+	}
+	if err := marshalErr(t, RuntimeStage(testRuntime(target), nil, WithRunOnArtifacts())); !strings.Contains(err.Error(), "WithRunOnArtifacts") {
+		t.Errorf("error %q does not name the option", err)
 	}
 }

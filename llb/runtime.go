@@ -47,23 +47,43 @@ type runtimeOptions struct {
 }
 
 // runtimeStep is one exec op of the runtime stage; name, when set, is its
-// vertex name instead of its command line.
+// vertex name instead of its command line. onArtifacts steps run after the
+// artifacts are copied, the others before.
 type runtimeStep struct {
-	args []string
-	name string
-	env  []string
+	args        []string
+	name        string
+	env         []string
+	onArtifacts bool
 }
 
-// WithRun adds a step run in the runtime stage after the artifacts are
-// copied, on the TARGET platform: BuildKit emulates it when the target is
-// foreign to the worker, so keep such steps trivial (useradd, mkdir,
-// chown). args[0] is looked up on the base image's PATH.
+// WithRun adds a step run in the runtime stage on the TARGET platform,
+// before the artifacts are copied in: BuildKit emulates it when the target
+// is foreign to the worker, so keep such steps trivial (useradd, mkdir,
+// chown). args[0] is looked up on the base image's PATH. Because the step
+// does not depend on the compile, it runs while the compile does, and a
+// source change that only changes the artifacts does not run it again.
+// To act on an artifact (setcap, a self-test), use [WithRunOnArtifacts].
 func WithRun(args ...string) RuntimeOption {
 	return func(o *runtimeOptions) error {
 		if len(args) == 0 || args[0] == "" {
 			return fmt.Errorf("WithRun(%q): want a command", args)
 		}
 		o.steps = append(o.steps, runtimeStep{args: append([]string(nil), args...)})
+		return nil
+	}
+}
+
+// WithRunOnArtifacts adds a step run in the runtime stage on the TARGET
+// platform after the artifacts are copied, for what must see them (setcap
+// on a binary, a self-test). It runs again whenever an artifact changes,
+// after the compile, emulated on a foreign target: prefer [Artifact]'s
+// UID, GID and Mode over a chown or chmod step.
+func WithRunOnArtifacts(args ...string) RuntimeOption {
+	return func(o *runtimeOptions) error {
+		if len(args) == 0 || args[0] == "" {
+			return fmt.Errorf("WithRunOnArtifacts(%q): want a command", args)
+		}
+		o.steps = append(o.steps, runtimeStep{args: append([]string(nil), args...), onArtifacts: true})
 		return nil
 	}
 }
@@ -81,10 +101,15 @@ func WithShell(script string) RuntimeOption {
 }
 
 // RuntimeStage builds the per-target image filesystem: base.State(), then
-// the artifacts copied in by one file op (one layer; parent directories
-// created, owner and mode set), then the steps of [WithRun] and
-// [WithShell] in order. Every exec op carries base.Platform, the target;
-// the copy is a file op, which LLB runs natively whatever the platform.
+// the steps of [WithRun], [WithShell], [WithAptInstall] and
+// [WithSystemUser] in order, then the artifacts copied in by one file op
+// (one layer; parent directories created, owner and mode set), then the
+// steps of [WithRunOnArtifacts]. The layers are in the order of the
+// hand-written Dockerfile, the binary last: the target's steps, emulated
+// on a foreign target, depend on the base image only, so BuildKit runs
+// them while the compile runs and keeps them cached across source changes.
+// Every exec op carries base.Platform, the target; the copy is a file op,
+// which LLB runs natively whatever the platform.
 func RuntimeStage(base Base, artifacts []Artifact, opts ...RuntimeOption) bk.State {
 	target := formatPlatform(base.Platform)
 	if err := checkPlatform(fmt.Sprintf("runtime stage: base image %q", base.Ref), base.Platform); err != nil {
@@ -101,7 +126,7 @@ func RuntimeStage(base Base, artifacts []Artifact, opts ...RuntimeOption) bk.Sta
 	}
 	on := bk.Platform(base.Platform)
 
-	st := base.State()
+	st := runSteps(base.State(), o.steps, false, on, target)
 	if len(artifacts) > 0 {
 		var fa *bk.FileAction
 		dests := make([]string, 0, len(artifacts))
@@ -124,7 +149,15 @@ func RuntimeStage(base Base, artifacts []Artifact, opts ...RuntimeOption) bk.Sta
 		}
 		st = st.File(fa, on, bk.WithCustomNamef("copy %s (%s)", strings.Join(dests, " "), target))
 	}
-	for _, step := range o.steps {
+	return runSteps(st, o.steps, true, on, target)
+}
+
+// runSteps runs on st, in order, the steps whose onArtifacts is as given.
+func runSteps(st bk.State, steps []runtimeStep, onArtifacts bool, on bk.ConstraintsOpt, target string) bk.State {
+	for _, step := range steps {
+		if step.onArtifacts != onArtifacts {
+			continue
+		}
 		name := step.name
 		if name == "" {
 			name = strings.Join(step.args, " ")
