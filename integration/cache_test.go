@@ -33,10 +33,7 @@ func TestCacheExportImportIntoFreshDaemon(t *testing.T) {
 			args := []string{"--context", src, "--platform", "linux/amd64,linux/arm64,linux/arm/v7"}
 			mustGobuild(t, ctx, append(args, "--cache-to", tc.to)...)
 
-			cfg := filepath.Join(os.Getenv("CROSSLLB_CACHE"), "buildkitd", "buildkitd.toml")
-			if _, err := os.Stat(cfg); err != nil {
-				t.Fatalf("hack/setup's buildkitd.toml (for the registry mirror): %v", err)
-			}
+			cfg := daemonConfig(t)
 			t.Setenv("BUILDKIT_HOST", "")
 			fresh, err := solver.Connect(ctx, "", solver.WithEmbedded(solver.EmbeddedConfig{Config: cfg}))
 			if err != nil {

@@ -81,7 +81,7 @@ func TestDefinitionLargerThanMessageLimit(t *testing.T) {
 // Not parallel: it unsets BUILDKIT_HOST to make Connect start a daemon.
 func TestDaemonKilledMidBuild(t *testing.T) {
 	ctx := testContext(t, 5*time.Minute)
-	cfg := filepath.Join(os.Getenv("CROSSLLB_CACHE"), "buildkitd", "buildkitd.toml")
+	cfg := daemonConfig(t)
 	root := filepath.Join(t.TempDir(), "root")
 	// Registered after TempDir's own cleanup, so it runs before it.
 	t.Cleanup(func() { reapRoot(t, root) })

@@ -59,10 +59,7 @@ func startNode(t *testing.T, ctx context.Context, overTLS bool) *testNode {
 	if err != nil {
 		t.Fatalf("buildkitd not on PATH (hack/setup puts it there): %v", err)
 	}
-	cfg := filepath.Join(os.Getenv("CROSSLLB_CACHE"), "buildkitd", "buildkitd.toml")
-	if _, err := os.Stat(cfg); err != nil {
-		t.Fatalf("hack/setup's buildkitd.toml (for the registry mirror): %v", err)
-	}
+	cfg := daemonConfig(t)
 	// Short: a unix socket path must fit in 108 bytes.
 	dir, err := os.MkdirTemp("", "crossllb-node-")
 	if err != nil {

@@ -474,7 +474,7 @@ func TestGobuildReproducibleDigests(t *testing.T) {
 	}
 	first := digestOf(buildkitHost(t))
 
-	cfg := filepath.Join(os.Getenv("CROSSLLB_CACHE"), "buildkitd", "buildkitd.toml")
+	cfg := daemonConfig(t)
 	t.Setenv("BUILDKIT_HOST", "")
 	fresh, err := solver.Connect(ctx, "", solver.WithEmbedded(solver.EmbeddedConfig{Config: cfg}))
 	if err != nil {

@@ -29,6 +29,21 @@ func buildkitHost(t testing.TB) string {
 	return h
 }
 
+// daemonConfig is hack/setup's buildkitd.toml (it points docker.io at the
+// local registry mirror), for tests that start a buildkitd of their own.
+func daemonConfig(t testing.TB) string {
+	t.Helper()
+	cache := os.Getenv("CROSSLLB_CACHE")
+	if cache == "" {
+		t.Fatalf("CROSSLLB_CACHE is not set: %s", setupHint)
+	}
+	cfg := filepath.Join(cache, "buildkitd", "buildkitd.toml")
+	if _, err := os.Stat(cfg); err != nil {
+		t.Fatalf("hack/setup's buildkitd.toml (for the registry mirror): %v: %s", err, setupHint)
+	}
+	return cfg
+}
+
 func registryAddr(t testing.TB) string {
 	t.Helper()
 	r := os.Getenv("CROSSLLB_REGISTRY")

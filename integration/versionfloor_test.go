@@ -68,6 +68,22 @@ func TestDaemonVersionFloor(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
+	// A fleet checks every node, also a unix:// node beside TLS options
+	// meant for its tcp:// nodes.
+	dir := t.TempDir()
+	for _, f := range []string{"ca.pem", "cert.pem", "key.pem"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("unused"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fleet, err := solver.ConnectFleet(ctx, []string{c.Address()}, solver.WithMinDaemonVersion("v99.0.0"),
+		solver.WithTLS(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), ""))
+	if err == nil {
+		fleet.Close()
+	}
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "older than the minimum v99.0.0") {
+		t.Errorf("ConnectFleet with minimum v99.0.0 and TLS options to a unix:// %s node = %v, want a *solver.DaemonVersionError", version, err)
+	}
 	off, err := solver.Connect(ctx, c.Address(), solver.WithMinDaemonVersion(""))
 	if err != nil {
 		t.Fatalf("Connect with the check off: %v", err)

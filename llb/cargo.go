@@ -161,11 +161,12 @@ func checkBinName(bin string) error {
 const CargoBinaryDir = "/usr/local/bin"
 
 // CargoImage builds one target's image of a Rust program: [CargoCompile]
-// on builder (the build platform) for tc's target, the binary copied into
-// [RuntimeStage](runtime, ...) at CargoBinaryDir/<bin> with mode 0755,
-// owned by 0:0, then rtOpts' steps (such as [WithAptInstall] and
-// [WithSystemUser]); and [ImageConfig](runtime, spec) with the entrypoint
-// set to that path unless spec sets one.
+// on builder (the build platform) for tc's target; [RuntimeStage](runtime,
+// ...) with rtOpts' steps (such as [WithAptInstall] and [WithSystemUser])
+// run on the base first, beside the compile, then the binary copied in at
+// CargoBinaryDir/<bin> with mode 0755, owned by 0:0, then any
+// [WithRunOnArtifacts] steps; and [ImageConfig](runtime, spec) with the
+// entrypoint set to that path unless spec sets one.
 //
 // runtime.Platform must be tc.Platform: a mismatch, an invalid spec or an
 // invalid option makes Runtime fail at Marshal with an error naming the

@@ -60,8 +60,9 @@
 //
 // # Graphs are values
 //
-// Every function except ResolveBase is pure: it takes values and returns an
-// llb.State, with no context, no I/O and no error. An invalid input (a bad
+// Every graph builder is pure (ResolveBase is the one function that does
+// I/O): it takes values and returns an llb.State, with no context, no I/O
+// and no error. An invalid input (a bad
 // option, a base without platform, a runtime base for another platform
 // than the toolchain's) makes the returned state fail when it is
 // marshalled, with an error that names the input and the target:

@@ -25,9 +25,10 @@ type Stages struct {
 }
 
 // GoImage builds one target's image of a Go program: [GoCompile] on
-// builder (the build platform) for tc's target, the binary copied into
-// [RuntimeStage](runtime, ...) at GoBinaryDir/<name> with mode 0755, owned
-// by 0:0, then rtOpts' steps; and [ImageConfig](runtime, spec) with the
+// builder (the build platform) for tc's target; [RuntimeStage](runtime,
+// ...) with rtOpts' steps run on the base first, then the binary copied in
+// at GoBinaryDir/<name> with mode 0755, owned by 0:0, then any
+// [WithRunOnArtifacts] steps; and [ImageConfig](runtime, spec) with the
 // entrypoint set to that path unless spec sets one.
 //
 // runtime.Platform must be tc.Platform: a mismatch, an invalid spec (see

@@ -10,7 +10,7 @@
 // Parse what the user typed, strictly:
 //
 //	ps, err := platforms.ParseList("linux/amd64, linux/arm64, linux/arm/v7")
-//	if err != nil { return err } // names the input and lists what is supported
+//	if err != nil { return err } // names the input; an unknown platform lists the supported ones
 //
 // then look up each platform's toolchain row, and take from it what the
 // build step needs:

@@ -163,8 +163,11 @@ func dial(ctx context.Context, addr string, o *connectOptions) (*Client, error) 
 		if !o.tlsTCPOnly {
 			return nil, fmt.Errorf("connecting to buildkitd at %s: TLS options apply to tcp:// addresses only", addr)
 		}
-		// A fleet's TLS options are for its tcp:// nodes.
-		o = &connectOptions{probeTimeout: o.probeTimeout, lookupEnv: o.lookupEnv, noEmbedded: o.noEmbedded}
+		// A fleet's TLS options are for its tcp:// nodes; every other
+		// option (the version floor, the probe timeout) still applies.
+		plain := *o
+		plain.caCert, plain.cert, plain.key, plain.serverName = "", "", "", ""
+		o = &plain
 	}
 	if o.caCert != "" || o.serverName != "" {
 		copts = append(copts, client.WithServerConfig(o.serverName, o.caCert))
