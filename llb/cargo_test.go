@@ -342,6 +342,10 @@ func TestSystemUser(t *testing.T) {
 	if g.names[d] != "add user trow 1234:333333, dirs /data/layers /certs/ (linux/arm64)" {
 		t.Errorf("named %q", g.names[d])
 	}
+	nodirs := marshal(t, RuntimeStage(testRuntime(target), nil, WithSystemUser(SystemUser{Name: "trow"})))
+	if nd, _ := nodirs.shellExec(t, "useradd"); nodirs.names[nd] != "add user trow 333333:333333 (linux/arm64)" {
+		t.Errorf("without dirs, named %q", nodirs.names[nd])
+	}
 	ad, ae := g.shellExec(t, "apt-get")
 	if !strings.Contains(ae.Meta.Args[2], "install -y --no-install-recommends ca-certificates tzdata;") || strings.Contains(ae.Meta.Args[2], "dpkg") {
 		t.Errorf("apt script %q", ae.Meta.Args[2])

@@ -91,10 +91,11 @@ func WithSystemUser(u SystemUser) RuntimeOption {
 			return err
 		}
 		uid, gid := u.ids()
-		o.steps = append(o.steps, runtimeStep{
-			args: []string{"/bin/sh", "-c", u.script()},
-			name: fmt.Sprintf("add user %s %d:%d, dirs %s", u.Name, uid, gid, strings.Join(u.Dirs, " ")),
-		})
+		name := fmt.Sprintf("add user %s %d:%d", u.Name, uid, gid)
+		if len(u.Dirs) > 0 {
+			name += ", dirs " + strings.Join(u.Dirs, " ")
+		}
+		o.steps = append(o.steps, runtimeStep{args: []string{"/bin/sh", "-c", u.script()}, name: name})
 		return nil
 	}
 }
