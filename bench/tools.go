@@ -20,6 +20,8 @@ type tools struct {
 	buildkitd, buildctl string
 	ko                  string
 	buildkitVersion     string
+	// commit is the crossllb checkout the presets were built from.
+	commit string
 }
 
 func prepareTools(ctx context.Context, c *config, stderr io.Writer) (*tools, error) {
@@ -37,7 +39,8 @@ func prepareTools(ctx context.Context, c *config, stderr io.Writer) (*tools, err
 			return nil, fmt.Errorf("%s: %w: run `make setup` first", p, err)
 		}
 	}
-	fmt.Fprintf(stderr, "bench: building crossllb's gobuild and cargo from %s\n", c.repo)
+	t.commit = gitDescribe(ctx, c.repo)
+	fmt.Fprintf(stderr, "bench: building crossllb's gobuild and cargo from %s at %s\n", c.repo, t.commit)
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./examples/gobuild", "./examples/cargo")
 	build.Dir, build.Stdout, build.Stderr = c.repo, stderr, stderr
 	if err := build.Run(); err != nil {
@@ -93,16 +96,30 @@ func (t *tools) versions(ctx context.Context, c *config) map[string]string {
 		line, _, _ := strings.Cut(string(bytes.TrimSpace(out)), "\n")
 		return line
 	}
-	rev := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty")
-	rev.Dir = c.repo
-	commit, _ := rev.Output()
+	commit := t.commit + " (the presets)"
+	if now := gitDescribe(ctx, c.repo); now != t.commit {
+		// The overhead benchmark runs from the checkout at the end.
+		commit += "; " + now + " by the end of the run (the library overhead)"
+	}
 	return map[string]string{
 		"go (host, ko)":    first("go", "version"),
 		"go (images)":      "golang:1.26-bookworm from hack/setup (Go 1.26.8)",
 		"buildkitd":        t.buildkitVersion,
 		"ko":               first(t.ko, "version"),
-		"crossllb":         strings.TrimSpace(string(commit)),
+		"crossllb":         commit,
 		"crane (workload)": "github.com/google/go-containerregistry " + c.craneVersion + " ./cmd/crane, vendored",
 		"rust (workload)":  "examples/cargo/testdata/hello with Debian bookworm's rustc and cargo",
 	}
+}
+
+// gitDescribe names the checkout in repo: its commit, "-dirty" with
+// uncommitted changes.
+func gitDescribe(ctx context.Context, repo string) string {
+	rev := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty")
+	rev.Dir = repo
+	out, err := rev.Output()
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return strings.TrimSpace(string(out))
 }
