@@ -209,7 +209,7 @@ func TestGoImageErrors(t *testing.T) {
 		}
 	}
 	st = goImage(t, arm7, testRuntime(arm7), ImageSpec{}, nil, WithRun())
-	if err := marshalErr(t, st.Runtime); !strings.Contains(err.Error(), "WithRun") || !strings.Contains(err.Error(), "linux/arm/v7") {
+	if err := marshalErr(t, st.Runtime); !strings.Contains(err.Error(), "WithRun([])") || !strings.Contains(err.Error(), "linux/arm/v7") {
 		t.Errorf("error %q", err)
 	}
 	st = goImage(t, arm7, testRuntime(arm7), ImageSpec{ExposedPorts: []string{"http"}}, nil)

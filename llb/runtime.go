@@ -63,15 +63,7 @@ type runtimeStep struct {
 // does not depend on the compile, it runs while the compile does, and a
 // source change that only changes the artifacts does not run it again.
 // To act on an artifact (setcap, a self-test), use [WithRunOnArtifacts].
-func WithRun(args ...string) RuntimeOption {
-	return func(o *runtimeOptions) error {
-		if len(args) == 0 || args[0] == "" {
-			return fmt.Errorf("WithRun(%q): want a command", args)
-		}
-		o.steps = append(o.steps, runtimeStep{args: append([]string(nil), args...)})
-		return nil
-	}
-}
+func WithRun(args ...string) RuntimeOption { return runOption("WithRun", args, false) }
 
 // WithRunOnArtifacts adds a step run in the runtime stage on the TARGET
 // platform after the artifacts are copied, for what must see them (setcap
@@ -79,11 +71,17 @@ func WithRun(args ...string) RuntimeOption {
 // after the compile, emulated on a foreign target: prefer [Artifact]'s
 // UID, GID and Mode over a chown or chmod step.
 func WithRunOnArtifacts(args ...string) RuntimeOption {
+	return runOption("WithRunOnArtifacts", args, true)
+}
+
+// runOption is WithRun (onArtifacts false) or WithRunOnArtifacts: fn names
+// it in the error for an empty command.
+func runOption(fn string, args []string, onArtifacts bool) RuntimeOption {
 	return func(o *runtimeOptions) error {
 		if len(args) == 0 || args[0] == "" {
-			return fmt.Errorf("WithRunOnArtifacts(%q): want a command", args)
+			return fmt.Errorf("%s(%q): want a command", fn, args)
 		}
-		o.steps = append(o.steps, runtimeStep{args: append([]string(nil), args...), onArtifacts: true})
+		o.steps = append(o.steps, runtimeStep{args: append([]string(nil), args...), onArtifacts: onArtifacts})
 		return nil
 	}
 }
