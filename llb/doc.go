@@ -20,7 +20,8 @@
 //	go mod download           linux/amd64   linux/amd64   linux/amd64   same op, runs once
 //	go build (GOARCH=...)     linux/amd64   linux/amd64   linux/amd64   one per target
 //	runtime image (debian)    linux/amd64   linux/arm64   linux/arm/v7
-//	WithRun, WithSystemUser   linux/amd64   linux/arm64   linux/arm/v7  on the base, beside the compile
+//	WithSystemUser, apt       linux/amd64   linux/amd64   linux/amd64   with WithBuildTools: target root mounted
+//	WithRun                   linux/amd64   linux/arm64   linux/arm/v7  on the base, beside the compile
 //	copy binary               linux/amd64   linux/arm64   linux/arm/v7  the last layer
 //
 // The build platform is the worker's ("ListWorkers(ctx)[0].Platforms[0]"),
@@ -93,15 +94,30 @@
 // (linker, CC_, AR_, pkg-config sysroot), the registry and git caches
 // shared across targets with locked sharing, and a target directory per
 // triple. Debian has no musl standard library: [WithMusl] needs
-// [WithRustup]. [CargoImage] adds the runtime stage, where
-// [WithAptInstall] and [WithSystemUser] are the few steps that must run
-// under the target platform (a service user owning its data directories,
-// as in the Dockerfiles of Rust services such as Trow). They run on the
-// runtime base before the binary is copied in, so they depend on no
-// compile step: BuildKit runs them, emulated on a foreign target, while
-// the toolchain installs and the compile runs, and a source change that
-// only changes the binary runs none of them again. [WithRunOnArtifacts]
-// is for the rare step that must see the binary.
+// [WithRustup]. [CargoImage] adds the runtime stage, with steps such as
+// [WithAptInstall] and [WithSystemUser] (a service user owning its data
+// directories, as in the Dockerfiles of Rust services such as Trow). They
+// run on the runtime base before the binary is copied in, so they depend
+// on no compile step: BuildKit runs them while the toolchain installs and
+// the compile runs, and a source change that only changes the binary runs
+// none of them again. [WithRunOnArtifacts] is for the rare step that must
+// see the binary.
+//
+// # No emulation in the runtime stage
+//
+// A Dockerfile runs useradd and apt-get for each target under QEMU. With
+// [WithBuildTools](tools), tools being the runtime base image resolved for
+// the build platform, [WithSystemUser] and [WithAptInstall] run on the
+// build platform instead, with the target's root filesystem mounted at
+// /target, and edit it as data: shadow's useradd --prefix writes the
+// account files, apt resolves and downloads for the target architecture
+// against the target's own sources and dpkg status, and dpkg installs
+// with --root and --force-script-chrootless (DPKG_ROOT), as mmdebstrap's
+// chrootless mode does. No exec op of the runtime stage then carries the
+// target platform, and a worker with no QEMU builds the image.
+// Maintainer scripts that ignore DPKG_ROOT are refused by name, except the
+// few whose work crossllb does for the target root (ca-certificates,
+// netbase, openssl); [Emulated] runs a step the old way.
 //
 // # Image config
 //

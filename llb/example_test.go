@@ -250,3 +250,36 @@ func ExampleRuntimeStage() {
 	// /app -> /app owner 0:0 mode kept
 	// /app.yaml -> /etc/app/app.yaml owner 65532:65532 mode 600
 }
+
+// The Trow recipe's runtime stage for linux/arm64 without emulation: the
+// runtime base resolved for the build platform (here written out, as
+// ResolveBase returns it) is the tools image, and every exec step runs on
+// the build platform with the arm64 root mounted at /target.
+func ExampleWithBuildTools() {
+	build, target := platforms.MustParse("linux/amd64"), platforms.MustParse("linux/arm64")
+	base := llb.Base{Ref: "docker.io/library/debian:bookworm-slim", Platform: target}
+	tools := llb.Base{Ref: "docker.io/library/debian:bookworm-slim", Platform: build}
+	st := llb.RuntimeStage(base, nil,
+		llb.WithBuildTools(tools),
+		llb.WithAptInstall("ca-certificates", "libssl3"),
+		llb.WithSystemUser(llb.SystemUser{Name: "trow", Dirs: []string{"/data/layers", "/certs"}}))
+	def, err := st.Marshal(context.Background(), bk.Platform(target))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.Unmarshal(dt); err != nil {
+			fmt.Println(err)
+			return
+		}
+		if op.GetExec() != nil {
+			fmt.Println(def.Metadata[digest.FromBytes(dt)].Description["llb.customname"], "runs on", op.Platform.Architecture)
+		}
+	}
+	// Output:
+	// ready docker.io/library/debian:bookworm-slim for native apt steps: ca-certificates, openssl (linux/amd64) runs on amd64
+	// apt-get install ca-certificates libssl3 (linux/arm64, natively on linux/amd64) runs on amd64
+	// add user trow 333333:333333, dirs /data/layers /certs (linux/arm64, natively on linux/amd64) runs on amd64
+}

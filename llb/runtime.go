@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	bk "github.com/moby/buildkit/client/llb"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/platforms"
 )
 
 // Artifact is a file copied from a build stage into a runtime stage.
@@ -44,16 +47,24 @@ type RuntimeOption func(*runtimeOptions) error
 
 type runtimeOptions struct {
 	steps []runtimeStep
+	tools *Base // WithBuildTools
 }
 
 // runtimeStep is one exec op of the runtime stage; name, when set, is its
 // vertex name instead of its command line. onArtifacts steps run after the
-// artifacts are copied, the others before.
+// artifacts are copied, the others before. native, when set, is the same
+// step as a script for the build-platform tools image with the target root
+// at /target (see WithBuildTools), given the target's Debian architecture;
+// aptTools says that script needs the tools readied for apt. emulated
+// keeps the step on the target (Emulated).
 type runtimeStep struct {
 	args        []string
 	name        string
 	env         []string
 	onArtifacts bool
+	native      func(debianArch string) string
+	aptTools    bool
+	emulated    bool
 }
 
 // WithRun adds a step run in the runtime stage on the TARGET platform,
@@ -123,8 +134,13 @@ func RuntimeStage(base Base, artifacts []Artifact, opts ...RuntimeOption) bk.Sta
 		}
 	}
 	on := bk.Platform(base.Platform)
+	rs := stepRunner{on: on, target: target}
+	if o.tools != nil && !sameArch(base.Platform, o.tools.Platform) {
+		rs.tools = o.tools
+		rs.debianArch = debianArchOf(base.Platform)
+	}
 
-	st := runSteps(base.State(), o.steps, false, on, target)
+	st := rs.run(base.State(), o.steps, false)
 	if len(artifacts) > 0 {
 		var fa *bk.FileAction
 		dests := make([]string, 0, len(artifacts))
@@ -147,11 +163,22 @@ func RuntimeStage(base Base, artifacts []Artifact, opts ...RuntimeOption) bk.Sta
 		}
 		st = st.File(fa, on, bk.WithCustomNamef("copy %s (%s)", strings.Join(dests, " "), target))
 	}
-	return runSteps(st, o.steps, true, on, target)
+	return rs.run(st, o.steps, true)
 }
 
-// runSteps runs on st, in order, the steps whose onArtifacts is as given.
-func runSteps(st bk.State, steps []runtimeStep, onArtifacts bool, on bk.ConstraintsOpt, target string) bk.State {
+// stepRunner adds runtime steps to a target's state: on the target
+// platform, or, for steps that have a native form when tools is set, in
+// the build-platform tools image with the target root mounted.
+type stepRunner struct {
+	on         bk.ConstraintsOpt
+	target     string
+	tools      *Base  // nil: every step runs on the target
+	debianArch string // the target's, for native apt steps ("" if unknown)
+	aptTools   *bk.State
+}
+
+// run runs on st, in order, the steps whose onArtifacts is as given.
+func (r *stepRunner) run(st bk.State, steps []runtimeStep, onArtifacts bool) bk.State {
 	for _, step := range steps {
 		if step.onArtifacts != onArtifacts {
 			continue
@@ -160,12 +187,48 @@ func runSteps(st bk.State, steps []runtimeStep, onArtifacts bool, on bk.Constrai
 		if name == "" {
 			name = strings.Join(step.args, " ")
 		}
+		if r.tools != nil && step.native != nil && !step.emulated {
+			st = r.native(st, step, name)
+			continue
+		}
 		runOpts := []bk.RunOption{
 			bk.Args(step.args),
-			on,
-			bk.WithCustomNamef("%s (%s)", name, target),
+			r.on,
+			bk.WithCustomNamef("%s (%s)", name, r.target),
+		}
+		if step.emulated {
+			runOpts = append(runOpts, bk.WithDescription(map[string]string{emulationAllowedKey: "allowed"}))
 		}
 		st = st.Run(append(runOpts, userEnv(step.env)...)...).Root()
 	}
 	return st
+}
+
+// native runs step's native form on the build platform against st.
+func (r *stepRunner) native(st bk.State, step runtimeStep, name string) bk.State {
+	build := formatPlatform(r.tools.Platform)
+	if step.aptTools && r.debianArch == "" {
+		return failed(fmt.Errorf("runtime stage for %s: %s: no Debian architecture is known for %s: use Emulated(...) for this step", r.target, name, r.target))
+	}
+	tools := r.tools.State()
+	if step.aptTools {
+		if r.aptTools == nil {
+			ready := tools.Run(bk.Args([]string{"/bin/sh", "-c", aptToolsScript}), bk.Platform(r.tools.Platform),
+				bk.WithCustomNamef("ready %s for native apt steps: ca-certificates, openssl (%s)", r.tools.Ref, build)).Root()
+			r.aptTools = &ready
+		}
+		tools = *r.aptTools
+	}
+	return nativeStep(tools, bk.Platform(r.tools.Platform), st, step.native(r.debianArch), step.env,
+		fmt.Sprintf("%s (%s, natively on %s)", name, r.target, build))
+}
+
+// debianArchOf is p's Debian architecture, or "" when crossllb has no
+// toolchain row for p.
+func debianArchOf(p ocispec.Platform) string {
+	tc, err := platforms.ToolchainFor(p)
+	if err != nil {
+		return ""
+	}
+	return tc.DebianArch
 }

@@ -69,22 +69,30 @@ func (u SystemUser) script() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "set -e\ngroupadd --system --gid %d %s\n", gid, u.Name)
 	fmt.Fprintf(&b, "useradd --system --no-log-init --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --uid %d --gid %d %s\n", uid, gid, u.Name)
-	if len(u.Dirs) > 0 {
-		dirs := make([]string, len(u.Dirs))
-		for i, d := range u.Dirs {
-			dirs[i] = path.Clean(d)
-		}
+	if dirs := u.cleanDirs(); len(dirs) > 0 {
 		fmt.Fprintf(&b, "mkdir -p %s\nchown %d:%d %s\n", strings.Join(dirs, " "), uid, gid, strings.Join(dirs, " "))
 	}
 	return b.String()
 }
 
+// cleanDirs is u.Dirs cleaned, in a new slice.
+func (u SystemUser) cleanDirs() []string {
+	dirs := make([]string, len(u.Dirs))
+	for i, d := range u.Dirs {
+		dirs[i] = path.Clean(d)
+	}
+	return dirs
+}
+
 // WithSystemUser adds a runtime step that creates u's group and user
 // (groupadd/useradd --system, no home, no login shell) and u.Dirs owned by
-// them. It runs on the target platform, emulated when foreign, so it is
-// one small step; the base image needs a shell and Debian's passwd tools
-// (debian and ubuntu images have them). The image's USER is not a
-// filesystem change: set ImageSpec.User to u.ConfigUser().
+// them. With [WithBuildTools] it runs on the build platform and edits the
+// target's account files (useradd --prefix): nothing is emulated. Without
+// it, or inside [Emulated], it runs on the target platform, emulated when
+// foreign. The base image needs Debian's passwd files (debian and ubuntu
+// images have them; without WithBuildTools, also a shell and the passwd
+// tools). The image's USER is not a filesystem change: set ImageSpec.User
+// to u.ConfigUser().
 func WithSystemUser(u SystemUser) RuntimeOption {
 	return func(o *runtimeOptions) error {
 		if err := u.validate(); err != nil {
@@ -95,16 +103,23 @@ func WithSystemUser(u SystemUser) RuntimeOption {
 		if len(u.Dirs) > 0 {
 			name += ", dirs " + strings.Join(u.Dirs, " ")
 		}
-		o.steps = append(o.steps, runtimeStep{args: []string{"/bin/sh", "-c", u.script()}, name: name})
+		o.steps = append(o.steps, runtimeStep{
+			args:   []string{"/bin/sh", "-c", u.script()},
+			name:   name,
+			native: func(string) string { return u.nativeUserScript() },
+		})
 		return nil
 	}
 }
 
 // WithAptInstall adds a runtime step that installs Debian packages for the
-// target (ca-certificates, libssl3...) with apt-get, retried on failure,
-// and removes apt's package lists afterwards. It runs on the target
-// platform, emulated when foreign: install only what must be there at run
-// time.
+// target (ca-certificates, libssl3...) with apt, retried on failure,
+// leaving no package lists in the image. With [WithBuildTools] it runs on
+// the build platform: apt resolves for the target's architecture against
+// the target's sources and dpkg database, and dpkg installs into the
+// target root with --force-script-chrootless (see WithBuildTools for the
+// maintainer scripts). Without it, or inside [Emulated], it is apt-get
+// install on the target platform, emulated when foreign.
 func WithAptInstall(pkgs ...string) RuntimeOption {
 	return func(o *runtimeOptions) error {
 		if len(pkgs) == 0 {
@@ -120,6 +135,10 @@ func WithAptInstall(pkgs ...string) RuntimeOption {
 			args: []string{"/bin/sh", "-c", aptScript(nil, sorted)},
 			name: "apt-get install " + strings.Join(sorted, " "),
 			env:  []string{"DEBIAN_FRONTEND=noninteractive"},
+			native: func(arch string) string {
+				return nativeAptScript(arch, sorted)
+			},
+			aptTools: true,
 		})
 		return nil
 	}
