@@ -50,14 +50,18 @@ type config struct {
 	version, revision, source, authors       string
 	rustup, musl, offline                    bool
 	user                                     llb.SystemUser
-	aptPackages                              []string
+	aptPackages, aptEmulated                 []string
+	// runtimeSteps is "native" (llb.WithBuildTools: nothing runs for the
+	// target) or "emulated" (the steps run on the target, under QEMU
+	// when it is foreign).
+	runtimeSteps string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("cargo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := config{Common: buildflags.Register(fs, "linux/amd64,linux/arm64,linux/arm/v7")}
-	var user, aptPackages string
+	var user, aptPackages, aptEmulated string
 	var dirs buildflags.Multi
 	fs.StringVar(&c.context, "context", "", "the Cargo project to build (default: the hello crate in examples/cargo/testdata/hello)")
 	fs.StringVar(&c.bin, "bin", "", "the binary to build (cargo build --bin); default hello with the default --context")
@@ -65,7 +69,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.runtimeImage, "runtime-image", "debian:bookworm-slim", "Debian-based base image of the runtime stage, for every target")
 	fs.StringVar(&user, "user", "", "the system user NAME[:UID[:GID]] the image runs as (default: the binary's name, uid and gid 333333)")
 	fs.Var(&dirs, "dir", "a directory the user owns in the image, repeatable (e.g. /data)")
-	fs.StringVar(&aptPackages, "apt-packages", "ca-certificates", "Debian packages installed in the runtime stage, comma-separated (empty: none)")
+	fs.StringVar(&aptPackages, "apt-packages", "ca-certificates", "Debian packages installed in the runtime stage for each target, comma-separated (empty: none)")
+	fs.StringVar(&aptEmulated, "apt-packages-emulated", "", "Debian packages installed by apt-get on the target platform, under QEMU when foreign: for packages whose maintainer scripts must run on the target")
+	fs.StringVar(&c.runtimeSteps, "runtime-steps", "native", "how the user, its directories and --apt-packages are made: native (on the build platform, editing the target's files: no emulation) or emulated (on the target, as a Dockerfile RUN)")
 	fs.StringVar(&c.version, "version", "", "org.opencontainers.image.version")
 	fs.StringVar(&c.revision, "revision", "", "org.opencontainers.image.revision (default: the git commit of --context when it is a git work tree)")
 	fs.StringVar(&c.source, "source", "", "org.opencontainers.image.source and .url")
@@ -102,6 +108,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.user.Dirs = dirs
 	if aptPackages != "" {
 		c.aptPackages = strings.Split(aptPackages, ",")
+	}
+	if aptEmulated != "" {
+		c.aptEmulated = strings.Split(aptEmulated, ",")
+	}
+	if c.runtimeSteps != "native" && c.runtimeSteps != "emulated" {
+		return nil, buildflags.UsageError{Err: fmt.Errorf("--runtime-steps %q: want native or emulated", c.runtimeSteps)}
 	}
 	if c.musl && !c.rustup {
 		return nil, buildflags.UsageError{Err: errors.New("--musl needs --rustup: Debian's rustc has no standard library for musl targets")}
@@ -177,6 +189,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(c.aptPackages) > 0 {
 		rtOpts = append(rtOpts, llb.WithAptInstall(c.aptPackages...))
 	}
+	if len(c.aptEmulated) > 0 {
+		rtOpts = append(rtOpts, llb.Emulated(llb.WithAptInstall(c.aptEmulated...)))
+	}
 	rtOpts = append(rtOpts, llb.WithSystemUser(c.user))
 	// Check the flags' values before contacting the daemon, by marshalling
 	// the graphs of the first target. The build platform is not known
@@ -225,6 +240,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		tc, err := platforms.ToolchainFor(t.Platform)
 		if err != nil {
 			return bk.State{}, ocispec.Image{}, err
+		}
+		rtOpts := rtOpts
+		if c.runtimeSteps == "native" {
+			// The runtime image for the build platform edits the
+			// target's files: no step runs for the target.
+			tools, err := llb.ResolveBase(ctx, t.Resolver, c.runtimeImage, t.Build)
+			if err != nil {
+				return bk.State{}, ocispec.Image{}, fmt.Errorf("--runtime-image for the build platform (--runtime-steps native): %w", err)
+			}
+			rtOpts = append([]llb.RuntimeOption{llb.WithBuildTools(tools)}, rtOpts...)
 		}
 		// A fixed unique ID keeps the source op identical across targets.
 		src := bk.Local("context", bk.SharedKeyHint(absContext), bk.LocalUniqueID(contextID),
