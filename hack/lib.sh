@@ -16,7 +16,7 @@ REGISTRY_DIR=$CACHE/registry
 
 # Base images seeded into the mirror. Bump IMAGES_RECIPE when their recipe
 # changes, so that a cached image built by an older recipe is rebuilt.
-IMAGES_RECIPE=1
+IMAGES_RECIPE=2
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=${CROSSLLB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 GO_IMAGE_VERSION=1.26.8
@@ -47,6 +47,29 @@ retry() {
 		sleep 5
 	done
 	return 1
+}
+
+# last_error LOG: the tool's own last error line in LOG (apt's and
+# mmdebstrap's "E: ..." lines first), else its last non-empty line.
+last_error() {
+	local line
+	line=$(grep '^E: ' "$1" 2>/dev/null | tail -1)
+	[[ -n $line ]] || line=$(grep -Ei 'error|failed' "$1" 2>/dev/null | grep -v 'attempt .* failed' | tail -1)
+	[[ -n $line ]] || line=$(grep . "$1" 2>/dev/null | tail -1)
+	printf '%s' "${line:-no output (log: $1)}"
+}
+
+# with_setup_lock: hold an exclusive lock on $CACHE/setup.lock for the rest
+# of this shell, so two hack/setup runs at once (two terminals, a test
+# runner and a user) never build into the same temporary files: the second
+# waits, then finds the first's work cached.
+with_setup_lock() {
+	mkdir -p "$CACHE"
+	exec 9>"$CACHE/setup.lock"
+	if ! flock -n 9; then
+		log "another hack/setup holds $CACHE/setup.lock; waiting for it"
+		flock 9 || die "cannot lock $CACHE/setup.lock"
+	fi
 }
 
 # wait_for NAME SECONDS CMD...: poll CMD until it succeeds; give up early
@@ -100,7 +123,9 @@ start_daemon() {
 	mkdir -p "$RUN_DIR"
 	# 3>&-: hack/setup's fd 3 is the stdout of `eval "$(hack/setup)"`; a
 	# daemon holding it would keep that command substitution waiting.
-	setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null 3>&- &
+	# 9>&-: fd 9 holds setup.lock; a daemon holding it would keep every
+	# later hack/setup waiting.
+	setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null 3>&- 9>&- &
 	echo $! >"$RUN_DIR/$name.pid"
 }
 
@@ -115,6 +140,12 @@ register_binfmt() {
 		[[ -f $conf ]] || die "$conf missing: reinstall qemu-user-static"
 		if [[ -f $dir/qemu-$arch ]]; then
 			if grep -q '^flags:.*F' "$dir/qemu-$arch"; then
+				# A test that takes emulation away (integration's
+				# no-emulation test) and was killed leaves it disabled.
+				if grep -qx disabled "$dir/qemu-$arch"; then
+					echo 1 >"$dir/qemu-$arch"
+					log "re-enabled qemu-$arch"
+				fi
 				continue
 			fi
 			log "qemu-$arch is registered without the F flag; registering it again"
@@ -234,9 +265,12 @@ build_rootfs() {
 	[[ -s $out ]] && return 0
 	mkdir -p "$CACHE/rootfs"
 	log "mmdebstrap $DEBIAN_SUITE for $arch (foreign ones run under QEMU: minutes)"
-	retry 3 mmdebstrap --quiet --format=tar --variant=minbase --include=ca-certificates --architectures="$arch" \
-		"$DEBIAN_SUITE" "$out.tmp" "$DEBIAN_MIRROR" >"$CACHE/rootfs/$arch.log" 2>&1 ||
-		{ rm -f "$out.tmp"; log "mmdebstrap failed; its log: $CACHE/rootfs/$arch.log"; return 1; }
+	retry 3 mmdebstrap --quiet --format=tar --variant=minbase --architectures="$arch" \
+		"$DEBIAN_SUITE" "$out.tmp" "$DEBIAN_MIRROR" >"$CACHE/rootfs/$arch.log" 2>&1 || {
+		rm -f "$out.tmp"
+		log "mmdebstrap for $arch failed: $(last_error "$CACHE/rootfs/$arch.log") (log: $CACHE/rootfs/$arch.log)"
+		return 1
+	}
 	mv "$out.tmp" "$out"
 }
 
@@ -261,7 +295,7 @@ seed_debian() {
 		pids+=($!)
 	done
 	for pid in "${pids[@]}"; do
-		wait "$pid" || die "building a Debian root filesystem failed (see above); Debian's mirror must be reachable"
+		wait "$pid" || die "building a Debian root filesystem failed: mmdebstrap's error is above"
 	done
 	local ctx=$CACHE/images/ctx-debian-r$IMAGES_RECIPE
 	rm -rf "$ctx"
@@ -310,9 +344,18 @@ seed_golang() {
 		[[ -d $ctx/go-$arch ]] || go_toolchain "$arch" "$ctx/go-$arch" ||
 			die "fetching the Go $GO_IMAGE_VERSION toolchain for linux/$arch from the module proxy failed"
 	done
+	# Like the real golang image, it trusts the public CAs (the go command
+	# fetches modules over HTTPS), while debian:bookworm-slim, like the
+	# real one, has no ca-certificates. The bundle is made natively on the
+	# build platform: the certificates are the same for every target.
 	cat >"$ctx/Dockerfile" <<EOF
+FROM --platform=\$BUILDPLATFORM debian:bookworm-slim AS certs
+RUN i=0; until apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates; do \\
+      i=\$((i+1)); [ \$i -lt 3 ] || exit 1; sleep 5; done
 FROM debian:bookworm-slim
 ARG TARGETARCH
+COPY --from=certs /usr/share/ca-certificates /usr/share/ca-certificates
+COPY --from=certs /etc/ssl/certs /etc/ssl/certs
 COPY go-\${TARGETARCH} /usr/local/go
 ENV GOLANG_VERSION=$GO_IMAGE_VERSION GOTOOLCHAIN=local GOPATH=/go
 ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
