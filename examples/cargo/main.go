@@ -2,8 +2,10 @@
 // BuildKit, the fast way: cargo runs on the BuildKit worker's native
 // platform and cross-compiles for every target with Debian's cross gcc as
 // the linker; only the runtime stage (the binary, a system user, its
-// directories, ca-certificates) is built per target. One OCI image index
-// comes out.
+// directories, ca-certificates) is built per target, and nothing of it is
+// emulated: the user and the packages are made on the build platform by
+// editing the target's files (llb.WithBuildTools; --runtime-steps emulated
+// runs them on the target instead). One OCI image index comes out.
 //
 //	go run ./examples/cargo --context DIR --bin NAME \
 //	    --platform linux/amd64,linux/arm64,linux/arm/v7 \
