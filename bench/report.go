@@ -176,6 +176,12 @@ func checks(rows []row, oh *overhead) []check {
 	var cs []check
 	notMeasured := func(target string) { cs = append(cs, check{target, "-", "not measured"}) }
 	for _, w := range workloadsOf(rows) {
+		if rw, ok := findRow(rows, w, scenarioCold, crossllbEmuRT, 3); ok && rw.Ratio > 0 {
+			cs = append(cs, check{w + ": cold 3-target build with the native runtime stage at or below the emulated runtime stage's time",
+				fmt.Sprintf("%s takes %.2fx crossllb's time", crossllbEmuRT, rw.Ratio), yesNo(rw.Ratio >= 1)})
+		}
+	}
+	for _, w := range workloadsOf(rows) {
 		target := w + ": cold 3-target build at or below the Dockerfile frontend's time"
 		var parts []string
 		met := true
@@ -263,7 +269,7 @@ func shortTargets(ts []string) string {
 	return strings.Join(s, ", ")
 }
 
-var contenderOrder = []string{crossllb, dockerfile, dockerfileCache, ko, emulated}
+var contenderOrder = []string{crossllb, crossllbEmuRT, dockerfile, dockerfileCache, ko, emulated}
 
 // cell renders one contender's result: "12.3 s (1.05x)".
 func cell(rw row) string {
