@@ -386,7 +386,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 		}
 		if o.emulation == EmulationForbid {
 			if bad := forbiddenSteps(emulated); len(bad) > 0 {
-				return nil, fmt.Errorf("%d step(s) would run under emulation on %s, and the emulation policy is forbid (run them on the build platform, or mark them solver.AllowEmulation()):\n  %s",
+				return nil, fmt.Errorf("%d step(s) would run under emulation on %s, and the emulation policy is forbid (run them on the build platform: llb.WithBuildTools does so for the runtime stage's users and packages; or mark them as meant to be emulated: llb.Emulated(option) for a runtime option, solver.AllowEmulation() for an llb.State.Run):\n  %s",
 					len(bad), platforms.Format(build), strings.Join(bad, "\n  "))
 			}
 		}
