@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,7 +157,30 @@ func Connect(ctx context.Context, addr string, opts ...ConnectOption) (*Client, 
 	return c, nil
 }
 
+// schemes are the address schemes Connect takes: BuildKit's own dialers
+// (unix, tcp) and the connection helpers imported above.
+var schemes = []string{"unix", "tcp", "docker-container", "kube-pod", "ssh"}
+
+// checkScheme refuses an address whose scheme is not one of schemes
+// before BuildKit reads it as a host name ("garbage://x" would become a
+// DNS lookup of "tcp///x").
+func checkScheme(addr string) error {
+	scheme, _, ok := strings.Cut(addr, "://")
+	if ok && slices.Contains(schemes, scheme) {
+		return nil
+	}
+	what := fmt.Sprintf("scheme %q is not supported", scheme)
+	if !ok {
+		what = "no scheme"
+	}
+	return fmt.Errorf("buildkitd address %q: %s (want %s://...; e.g. unix:///run/buildkit/buildkitd.sock, tcp://host:1234, docker-container://buildx_buildkit_default, kube-pod://buildkitd-0?namespace=buildkit)",
+		addr, what, strings.Join(schemes, "://, ")+"://")
+}
+
 func dial(ctx context.Context, addr string, o *connectOptions) (*Client, error) {
+	if err := checkScheme(addr); err != nil {
+		return nil, err
+	}
 	var copts []client.ClientOpt
 	tls := o.caCert != "" || o.serverName != "" || o.cert != ""
 	if tls && !strings.HasPrefix(addr, "tcp://") {

@@ -108,3 +108,21 @@ func TestDaemonLogIsBounded(t *testing.T) {
 		t.Error("the tail of the output was not kept")
 	}
 }
+
+// An unknown scheme is named, with the supported ones, before BuildKit
+// reads the address as a host to look up.
+func TestConnectRefusesUnknownScheme(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"garbage://x", `buildkitd address "garbage://x": scheme "garbage" is not supported (want unix://, tcp://, docker-container://, kube-pod://, ssh://`},
+		{"127.0.0.1:1234", `buildkitd address "127.0.0.1:1234": no scheme`},
+	} {
+		_, err := Connect(context.Background(), tc.addr, WithProbeTimeout(time.Second))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Connect(%q) = %v, want it to contain %q", tc.addr, err, tc.want)
+		}
+	}
+	env := func(k string) (string, bool) { return "garbage://x", k == "BUILDKIT_HOST" }
+	if _, err := Connect(context.Background(), "", withEnv(env)); err == nil || !strings.Contains(err.Error(), "from BUILDKIT_HOST") || !strings.Contains(err.Error(), `scheme "garbage"`) {
+		t.Errorf("BUILDKIT_HOST=garbage://x: %v", err)
+	}
+}
