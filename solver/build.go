@@ -276,7 +276,36 @@ func newBuildOptions(opts []BuildOption) (*buildOptions, error) {
 	if dirs > 1 {
 		return nil, errors.New("build: at most one OCI directory output per build (BuildKit exports one OCI store per session)")
 	}
+	if err := metadataApart(o.metadataFile, o.outputs); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// metadataApart refuses a metadata file that an OCI output would
+// overwrite (the same file as a tar) or replace (inside a layout
+// directory): the JSON and the image cannot share a path.
+func metadataApart(meta string, outs []Output) error {
+	if meta == "" {
+		return nil
+	}
+	m, err := filepath.Abs(meta)
+	if err != nil {
+		return fmt.Errorf("metadata file %s: %w", meta, err)
+	}
+	for _, out := range outs {
+		if out.Kind != KindOCITar && out.Kind != KindOCIDir {
+			continue
+		}
+		d, err := filepath.Abs(out.Dest)
+		if err != nil {
+			return fmt.Errorf("output %s: %w", out, err)
+		}
+		if m == d || (out.Kind == KindOCIDir && strings.HasPrefix(m, d+string(filepath.Separator))) {
+			return fmt.Errorf("metadata file %s: output %s writes there too: give the metadata file another path", meta, out)
+		}
+	}
+	return nil
 }
 
 // buildAssembled is build, exporting to parts of its own and assembling

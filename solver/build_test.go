@@ -96,6 +96,32 @@ func TestBuildOptionsValidate(t *testing.T) {
 	}
 }
 
+// A metadata file that an OCI output would overwrite or replace is
+// refused before anything is built; beside it is fine.
+func TestMetadataFileApartFromOutputs(t *testing.T) {
+	dir := t.TempDir()
+	tar, layout := filepath.Join(dir, "out.tar"), filepath.Join(dir, "layout")
+	if err := os.Mkdir(layout, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		opts []BuildOption
+		want string
+	}{
+		{[]BuildOption{WithOutput(OCITar(tar)), WithMetadataFile(tar)}, "metadata file " + tar + ": output type=oci,dest=" + tar + " writes there too"},
+		{[]BuildOption{WithMetadataFile(filepath.Join(dir, ".", "out.tar")), WithOutput(OCITar(tar))}, "writes there too"},
+		{[]BuildOption{WithOutput(OCIDir(layout)), WithMetadataFile(filepath.Join(layout, "meta.json"))}, "writes there too"},
+	} {
+		_, err := newBuildOptions(tc.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("newBuildOptions: %v, want it to contain %q", err, tc.want)
+		}
+	}
+	if _, err := newBuildOptions([]BuildOption{WithOutput(OCITar(tar)), WithMetadataFile(filepath.Join(dir, "meta.json"))}); err != nil {
+		t.Errorf("a metadata file beside the tar: %v", err)
+	}
+}
+
 // Build checks everything it can before it talks to the daemon: a Client
 // with no connection is enough to see the errors.
 func TestBuildRejectsBadRequestsBeforeSolving(t *testing.T) {

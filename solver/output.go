@@ -109,8 +109,12 @@ func (o Output) Validate() error {
 		if o.Name == "" {
 			return fmt.Errorf("output %s: missing name: say which image to push, e.g. name=registry.example.com/app:v1", o)
 		}
-		if _, err := reference.ParseNormalizedNamed(o.Name); err != nil {
+		named, err := reference.ParseNormalizedNamed(o.Name)
+		if err != nil {
 			return fmt.Errorf("output %s: invalid image name %q: %w", o, o.Name, err)
+		}
+		if _, ok := named.(reference.Digested); ok {
+			return fmt.Errorf("output %s: name %q has a digest: a push names a tag (the digest is known only after the build; it is in the result and the metadata file): drop the @sha256:... part", o, o.Name)
 		}
 		return nil
 	case "":

@@ -57,6 +57,8 @@ func TestParseOutputErrors(t *testing.T) {
 		{"type=image,name=Reg.example.com/UPPER:v1,push=true", `invalid image name "Reg.example.com/UPPER:v1"`},
 		{"type=image,name=app with space,push=true", "invalid image name"},
 		{"type=image,name=app@sha256:abc,push=true", "invalid image name"},
+		{"type=image,name=127.0.0.1:5000/app@sha256:" + strings.Repeat("a", 64) + ",push=true", "has a digest: a push names a tag"},
+		{"type=image,name=127.0.0.1:5000/app:v1@sha256:" + strings.Repeat("a", 64) + ",push=true", "drop the @sha256:... part"},
 	} {
 		_, err := ParseOutput(tc.in)
 		if err == nil {
