@@ -10,6 +10,7 @@ import (
 	"github.com/distribution/reference"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -268,6 +269,9 @@ func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, 
 					return err
 				}
 				commits = append(commits, s)
+				if err := writeTopIndex(merged, desc, o.epoch, out.Name); err != nil {
+					return fmt.Errorf("output %s: %w", out, err)
+				}
 				if kind == KindOCITar {
 					err = writeLayoutTar(merged, s.files[0])
 				} else {
@@ -364,21 +368,29 @@ func finishLayout(ctx context.Context, dir string, blobs []ocispec.Descriptor, i
 	if err != nil {
 		return err
 	}
+	layoutJSON, err := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, ocispec.ImageLayoutFile), layoutJSON, 0o644); err != nil {
+		return err
+	}
+	return writeTopIndex(dir, desc, epoch, "")
+}
+
+// writeTopIndex writes the layout's index.json pointing at desc, dated
+// (epoch, else now) and, when name is set, naming the image as BuildKit's
+// oci exporter does (see layoutNames).
+func writeTopIndex(dir string, desc ocispec.Descriptor, epoch *time.Time, name string) error {
 	created := time.Now().UTC()
 	if epoch != nil {
 		created = epoch.UTC()
 	}
 	top := desc
 	top.Annotations = map[string]string{ocispec.AnnotationCreated: created.Format(time.RFC3339)}
+	maps.Copy(top.Annotations, layoutNames(name))
 	indexJSON, err := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{top}})
 	if err != nil {
-		return err
-	}
-	layoutJSON, err := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, ocispec.ImageLayoutFile), layoutJSON, 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, ocispec.ImageIndexFile), indexJSON, 0o644)

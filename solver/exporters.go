@@ -63,6 +63,9 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDige
 	switch o.Kind {
 	case KindOCITar:
 		attrs["tar"] = "true"
+		if o.Name != "" {
+			attrs[string(exptypes.OptKeyName)] = o.Name
+		}
 		dir, base := filepath.Dir(o.Dest), filepath.Base(o.Dest)
 		f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 		if err != nil {
@@ -74,6 +77,9 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDige
 			Output: func(map[string]string) (io.WriteCloser, error) { return f, nil }}
 	case KindOCIDir:
 		attrs["tar"] = "false"
+		if o.Name != "" {
+			attrs[string(exptypes.OptKeyName)] = o.Name
+		}
 		dir, base := filepath.Dir(o.Dest), filepath.Base(o.Dest)
 		tmp, err := os.MkdirTemp(dir, "."+base+".tmp-*")
 		if err != nil {
@@ -100,6 +106,36 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDige
 }
 
 // commit moves a finished output into place.
+// unnameLayout drops the "latest" that BuildKit's oci exporter writes as
+// org.opencontainers.image.ref.name into a directory layout exported
+// without a name (a tar gets none): both outputs follow one rule, a layout
+// is named only by its output's name=.
+func unnameLayout(dir string) error {
+	p := filepath.Join(dir, ocispec.ImageIndexFile)
+	dt, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(dt, &idx); err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	changed := false
+	for i, m := range idx.Manifests {
+		if m.Annotations[ocispec.AnnotationRefName] == "latest" && m.Annotations["io.containerd.image.name"] == "" {
+			delete(idx.Manifests[i].Annotations, ocispec.AnnotationRefName)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if dt, err = json.Marshal(idx); err != nil {
+		return err
+	}
+	return os.WriteFile(p, dt, 0o644)
+}
+
 func (s *staged) commit() error {
 	for _, f := range s.files {
 		_ = f.Close() // BuildKit closes it; a second close is harmless
@@ -113,6 +149,11 @@ func (s *staged) commit() error {
 			return fmt.Errorf("output %s: %w", s.out, err)
 		}
 	case KindOCIDir:
+		if s.out.Name == "" {
+			if err := unnameLayout(s.tmp); err != nil {
+				return fmt.Errorf("output %s: %w", s.out, err)
+			}
+		}
 		// Checked again here: the destination may have changed during the build.
 		if err := replaceableLayout(s.out); err != nil {
 			return err
@@ -250,7 +291,7 @@ func nameOCIExports(entries []client.ExportEntry) {
 		return
 	}
 	for _, e := range entries {
-		if e.Type == client.ExporterOCI {
+		if _, named := e.Attrs[string(exptypes.OptKeyName)]; e.Type == client.ExporterOCI && !named {
 			e.Attrs[string(exptypes.OptKeyName)] = strings.Join(names, ",")
 		}
 	}

@@ -29,6 +29,10 @@ type Output struct {
 	// Dest is the file (KindOCITar) or directory (KindOCIDir) to write.
 	Dest string
 	// Name is the image reference to push (KindRegistry), with a tag.
+	// For an OCI layout it is optional: the name recorded in index.json
+	// (org.opencontainers.image.ref.name, the tag, and containerd's
+	// io.containerd.image.name, the full name), by which importers such
+	// as `ctr images import` and skopeo's oci-archive:PATH:TAG find it.
 	Name string
 	// Insecure allows plain HTTP and unverified TLS for the registry
 	// (for loopback registries such as the one hack/setup starts).
@@ -65,11 +69,15 @@ func Registry(name string, opts ...RegistryOption) Output {
 
 // String renders o in buildx's --output syntax.
 func (o Output) String() string {
+	name := ""
+	if o.Name != "" {
+		name = ",name=" + o.Name
+	}
 	switch o.Kind {
 	case KindOCITar:
-		return "type=oci,dest=" + o.Dest
+		return "type=oci,dest=" + o.Dest + name
 	case KindOCIDir:
-		return "type=oci,dest=" + o.Dest + ",tar=false"
+		return "type=oci,dest=" + o.Dest + ",tar=false" + name
 	case KindRegistry:
 		s := "type=image,name=" + o.Name + ",push=true"
 		if o.Insecure {
@@ -85,6 +93,11 @@ func (o Output) String() string {
 func (o Output) Validate() error {
 	switch o.Kind {
 	case KindOCITar, KindOCIDir:
+		if o.Name != "" {
+			if err := checkName(o); err != nil {
+				return err
+			}
+		}
 		if o.Dest == "" {
 			return fmt.Errorf("output %s: missing dest: say where to write it, e.g. dest=image.tar", o)
 		}
@@ -109,18 +122,40 @@ func (o Output) Validate() error {
 		if o.Name == "" {
 			return fmt.Errorf("output %s: missing name: say which image to push, e.g. name=registry.example.com/app:v1", o)
 		}
-		named, err := reference.ParseNormalizedNamed(o.Name)
-		if err != nil {
-			return fmt.Errorf("output %s: invalid image name %q: %w", o, o.Name, err)
-		}
-		if _, ok := named.(reference.Digested); ok {
-			return fmt.Errorf("output %s: name %q has a digest: a push names a tag (the digest is known only after the build; it is in the result and the metadata file): drop the @sha256:... part", o, o.Name)
-		}
-		return nil
+		return checkName(o)
 	case "":
 		return fmt.Errorf("output: no type: use solver.OCITar, solver.OCIDir or solver.Registry")
 	}
 	return fmt.Errorf("output: unknown kind %q (want %s, %s or %s)", string(o.Kind), KindOCITar, KindOCIDir, KindRegistry)
+}
+
+// checkName checks o.Name: an image reference with a tag or none (the
+// tag defaults to latest), not a digest, which is known only after the
+// build.
+func checkName(o Output) error {
+	named, err := reference.ParseNormalizedNamed(o.Name)
+	if err != nil {
+		return fmt.Errorf("output %s: invalid image name %q: %w", o, o.Name, err)
+	}
+	if _, ok := named.(reference.Digested); ok {
+		return fmt.Errorf("output %s: name %q has a digest: a push names a tag (the digest is known only after the build; it is in the result and the metadata file): drop the @sha256:... part", o, o.Name)
+	}
+	return nil
+}
+
+// layoutNames are the index.json annotations that name an OCI layout's
+// image, as containerd's archive exporter (and so BuildKit's oci
+// exporter) writes them: the full name and the tag. nil without a name.
+func layoutNames(name string) map[string]string {
+	named, err := reference.ParseNormalizedNamed(name)
+	if name == "" || err != nil {
+		return nil
+	}
+	tagged := reference.TagNameOnly(named)
+	return map[string]string{
+		"io.containerd.image.name":          tagged.String(),
+		"org.opencontainers.image.ref.name": tagged.(reference.Tagged).Tag(),
+	}
 }
 
 // ParseOutput parses buildx's --output syntax, comma-separated key=value
@@ -128,6 +163,7 @@ func (o Output) Validate() error {
 //
 //	type=oci,dest=app.tar               an OCI layout tar file
 //	type=oci,dest=app,tar=false         an OCI layout directory
+//	  [,name=REF]                       the image's name in index.json
 //	type=image,name=REF,push=true       a registry push (also type=registry,name=REF)
 //	  [,registry.insecure=true]         plain HTTP / unverified TLS
 //
@@ -166,6 +202,8 @@ func ParseOutput(s string) (Output, error) {
 	case "oci":
 		o.Dest = kv["dest"]
 		delete(kv, "dest")
+		o.Name = kv["name"]
+		delete(kv, "name")
 		tar, err := boolKey("tar", true)
 		if err != nil {
 			return Output{}, err

@@ -1,10 +1,13 @@
 package solver
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestParseOutput(t *testing.T) {
@@ -17,6 +20,8 @@ func TestParseOutput(t *testing.T) {
 		{"type=oci,dest=" + tarPath, Output{Kind: KindOCITar, Dest: tarPath}},
 		{"type=oci,dest=" + tarPath + ",tar=true", Output{Kind: KindOCITar, Dest: tarPath}},
 		{"type=oci,tar=false,dest=" + dir + "/layout", Output{Kind: KindOCIDir, Dest: dir + "/layout"}},
+		{"type=oci,dest=" + tarPath + ",name=127.0.0.1:5000/hello:v1", Output{Kind: KindOCITar, Dest: tarPath, Name: "127.0.0.1:5000/hello:v1"}},
+		{"type=oci,name=hello,tar=false,dest=" + dir + "/layout", Output{Kind: KindOCIDir, Dest: dir + "/layout", Name: "hello"}},
 		{" type=image , name=reg.example.com/app:v1 , push=true ", Output{Kind: KindRegistry, Name: "reg.example.com/app:v1"}},
 		{"type=registry,name=127.0.0.1:5000/app:v1,registry.insecure=true", Output{Kind: KindRegistry, Name: "127.0.0.1:5000/app:v1", Insecure: true}},
 	} {
@@ -57,6 +62,8 @@ func TestParseOutputErrors(t *testing.T) {
 		{"type=image,name=Reg.example.com/UPPER:v1,push=true", `invalid image name "Reg.example.com/UPPER:v1"`},
 		{"type=image,name=app with space,push=true", "invalid image name"},
 		{"type=image,name=app@sha256:abc,push=true", "invalid image name"},
+		{"type=oci,dest=x.tar,name=has space", `invalid image name "has space"`},
+		{"type=oci,dest=x.tar,name=127.0.0.1:5000/app@sha256:" + strings.Repeat("a", 64), "has a digest"},
 		{"type=image,name=127.0.0.1:5000/app@sha256:" + strings.Repeat("a", 64) + ",push=true", "has a digest: a push names a tag"},
 		{"type=image,name=127.0.0.1:5000/app:v1@sha256:" + strings.Repeat("a", 64) + ",push=true", "drop the @sha256:... part"},
 	} {
@@ -67,6 +74,20 @@ func TestParseOutputErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseOutput(%q) = %q, want it to contain %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// The names an OCI layout's index.json gets, as BuildKit's oci exporter
+// writes them; none without a name.
+func TestLayoutNames(t *testing.T) {
+	for name, want := range map[string]map[string]string{
+		"127.0.0.1:5000/hello:v1": {"io.containerd.image.name": "127.0.0.1:5000/hello:v1", ocispec.AnnotationRefName: "v1"},
+		"hello":                   {"io.containerd.image.name": "docker.io/library/hello:latest", ocispec.AnnotationRefName: "latest"},
+		"":                        nil,
+	} {
+		if got := layoutNames(name); !maps.Equal(got, want) {
+			t.Errorf("layoutNames(%q) = %v, want %v", name, got, want)
 		}
 	}
 }
