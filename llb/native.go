@@ -145,8 +145,8 @@ rm -rf /var/lib/apt/lists/*
 
 // reviewedPackages are packages whose maintainer scripts do not honour
 // DPKG_ROOT and whose effect nativeAptScript reproduces on the target
-// root (see the fix-ups there).
-var reviewedPackages = []string{"ca-certificates", "netbase", "openssl"}
+// root (see the fix-ups there), space-separated.
+const reviewedPackages = "ca-certificates netbase openssl"
 
 // nativeAptScript installs pkgs (sorted, checked names) for the Debian
 // architecture arch into the root mounted at /target, from the build
@@ -248,5 +248,5 @@ EOF
     echo "crossllb: warning: the hooks in /etc/ca-certificates/update.d of the $A image did not run (they are the target's programs)" >&2
   fi
 fi
-`, targetRoot, arch, strings.Join(pkgs, " "), strings.Join(reviewedPackages, " "), aptRetries)
+`, targetRoot, arch, strings.Join(pkgs, " "), reviewedPackages, aptRetries)
 }
