@@ -273,7 +273,7 @@ func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, 
 					return fmt.Errorf("output %s: %w", out, err)
 				}
 				if kind == KindOCITar {
-					err = writeLayoutTar(merged, s.files[0])
+					err = writeLayoutTar(merged, s.tar)
 				} else {
 					err = moveLayout(merged, s.tmp)
 				}
@@ -302,6 +302,7 @@ func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, 
 		if err := s.commit(); err != nil {
 			return err
 		}
+		defer s.release()
 	}
 	commits = nil
 

@@ -267,11 +267,17 @@ func newBuildOptions(opts []BuildOption) (*buildOptions, error) {
 			return nil, err
 		}
 	}
-	dirs := 0
+	dirs, stdout := 0, 0
 	for _, out := range o.outputs {
 		if out.Kind == KindOCIDir {
 			dirs++
 		}
+		if out.Kind == KindOCITar && out.Dest == StdoutDest {
+			stdout++
+		}
+	}
+	if stdout > 1 {
+		return nil, errors.New("build: at most one output to standard output (dest=-)")
 	}
 	if dirs > 1 {
 		return nil, errors.New("build: at most one OCI directory output per build (BuildKit exports one OCI store per session)")
@@ -500,6 +506,13 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 			return nil, err
 		}
 	}
+	var readBack Output
+	if len(stagedOuts) > 0 {
+		readBack = stagedOuts[0].readBack()
+		for _, s := range stagedOuts {
+			defer s.release()
+		}
+	}
 	stagedOuts = nil
 
 	res := &Result{BuildPlatform: build, ExporterResponse: resp.ExporterResponse, Emulated: emulated, Verified: verified}
@@ -512,7 +525,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 		}
 	}
 	if len(o.outputs) > 0 && !o.pushByDigest { // a part: the assembly reads its index
-		if res.Manifests, err = readManifests(ctx, o.outputs[0], res.Index, targets); err != nil {
+		if res.Manifests, err = readManifests(ctx, readBack, res.Index, targets); err != nil {
 			return nil, fmt.Errorf("reading back the index from %s: %w", o.outputs[0], err)
 		}
 	}

@@ -26,7 +26,14 @@ type staged struct {
 	entry client.ExportEntry
 	tmp   string
 	files []*os.File // tar outputs opened by BuildKit's callback
+	tar   io.Writer  // where a tar output goes: files[0], or standard output
 }
+
+// stdoutTar is standard output as a tar destination: closing it leaves
+// standard output open.
+type stdoutTar struct{ io.Writer }
+
+func (stdoutTar) Close() error { return nil }
 
 func annotationAttrs(attrs map[string]string, index, manifest map[string]string) {
 	for k, v := range index {
@@ -66,6 +73,20 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDige
 		if o.Name != "" {
 			attrs[string(exptypes.OptKeyName)] = o.Name
 		}
+		if o.Dest == StdoutDest {
+			// Streamed as it is written, and teed to a temporary file
+			// that the result is read back from (readBack), then removed.
+			f, err := os.CreateTemp("", "crossllb-stdout-*.tar")
+			if err != nil {
+				return nil, fmt.Errorf("output %s: %w", o, err)
+			}
+			s.tmp = f.Name()
+			s.files = append(s.files, f)
+			s.tar = io.MultiWriter(os.Stdout, f)
+			s.entry = client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs,
+				Output: func(map[string]string) (io.WriteCloser, error) { return stdoutTar{s.tar}, nil }}
+			break
+		}
 		dir, base := filepath.Dir(o.Dest), filepath.Base(o.Dest)
 		f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 		if err != nil {
@@ -73,6 +94,7 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDige
 		}
 		s.tmp = f.Name()
 		s.files = append(s.files, f)
+		s.tar = f
 		s.entry = client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs,
 			Output: func(map[string]string) (io.WriteCloser, error) { return f, nil }}
 	case KindOCIDir:
@@ -142,6 +164,9 @@ func (s *staged) commit() error {
 	}
 	switch s.out.Kind {
 	case KindOCITar:
+		if s.out.Dest == StdoutDest {
+			return nil // written already; the tee is removed by release
+		}
 		if err := os.Chmod(s.tmp, 0o644); err != nil {
 			return fmt.Errorf("output %s: %w", s.out, err)
 		}
@@ -181,6 +206,23 @@ func (s *staged) commit() error {
 }
 
 // abort removes whatever a failed build left in the temporary destination.
+// readBack is the output the result's manifests are read back from: the
+// output itself, or for standard output the tee of what was written.
+func (s *staged) readBack() Output {
+	if s.out.Kind == KindOCITar && s.out.Dest == StdoutDest {
+		return OCITar(s.tmp)
+	}
+	return s.out
+}
+
+// release removes what a committed output still keeps: the tee of a tar
+// streamed to standard output.
+func (s *staged) release() {
+	if s.out.Kind == KindOCITar && s.out.Dest == StdoutDest {
+		_ = os.Remove(s.tmp)
+	}
+}
+
 func (s *staged) abort() {
 	for _, f := range s.files {
 		_ = f.Close()

@@ -39,9 +39,13 @@ type Output struct {
 	Insecure bool
 }
 
+// StdoutDest as an OCI tar's Dest ("type=oci,dest=-") streams the tar to
+// standard output, as buildx does.
+const StdoutDest = "-"
+
 // OCITar writes the image index as an OCI layout tar file at path. The file
 // appears only when the build succeeds (it is written to a temporary file
-// beside it and renamed).
+// beside it and renamed). StdoutDest streams it to standard output.
 func OCITar(path string) Output { return Output{Kind: KindOCITar, Dest: path} }
 
 // OCIDir writes the image index as an OCI layout directory at path. The
@@ -97,6 +101,12 @@ func (o Output) Validate() error {
 			if err := checkName(o); err != nil {
 				return err
 			}
+		}
+		if o.Dest == StdoutDest {
+			if o.Kind == KindOCIDir {
+				return fmt.Errorf("output %s: a directory cannot go to standard output: drop tar=false, or give a directory", o)
+			}
+			return nil
 		}
 		if o.Dest == "" {
 			return fmt.Errorf("output %s: missing dest: say where to write it, e.g. dest=image.tar", o)

@@ -22,6 +22,7 @@ func TestParseOutput(t *testing.T) {
 		{"type=oci,tar=false,dest=" + dir + "/layout", Output{Kind: KindOCIDir, Dest: dir + "/layout"}},
 		{"type=oci,dest=" + tarPath + ",name=127.0.0.1:5000/hello:v1", Output{Kind: KindOCITar, Dest: tarPath, Name: "127.0.0.1:5000/hello:v1"}},
 		{"type=oci,name=hello,tar=false,dest=" + dir + "/layout", Output{Kind: KindOCIDir, Dest: dir + "/layout", Name: "hello"}},
+		{"type=oci,dest=-", Output{Kind: KindOCITar, Dest: StdoutDest}},
 		{" type=image , name=reg.example.com/app:v1 , push=true ", Output{Kind: KindRegistry, Name: "reg.example.com/app:v1"}},
 		{"type=registry,name=127.0.0.1:5000/app:v1,registry.insecure=true", Output{Kind: KindRegistry, Name: "127.0.0.1:5000/app:v1", Insecure: true}},
 	} {
@@ -62,6 +63,7 @@ func TestParseOutputErrors(t *testing.T) {
 		{"type=image,name=Reg.example.com/UPPER:v1,push=true", `invalid image name "Reg.example.com/UPPER:v1"`},
 		{"type=image,name=app with space,push=true", "invalid image name"},
 		{"type=image,name=app@sha256:abc,push=true", "invalid image name"},
+		{"type=oci,dest=-,tar=false", "a directory cannot go to standard output"},
 		{"type=oci,dest=x.tar,name=has space", `invalid image name "has space"`},
 		{"type=oci,dest=x.tar,name=127.0.0.1:5000/app@sha256:" + strings.Repeat("a", 64), "has a digest"},
 		{"type=image,name=127.0.0.1:5000/app@sha256:" + strings.Repeat("a", 64) + ",push=true", "has a digest: a push names a tag"},

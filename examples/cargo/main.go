@@ -266,7 +266,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return c.PrintResult(stdout, res)
+	return c.PrintResult(c.SummaryOut(stdout, stderr), res)
 }
 
 func cargoOptions(c *config) []llb.CargoOption {

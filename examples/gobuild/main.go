@@ -74,5 +74,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return c.PrintResult(stdout, res)
+	return c.PrintResult(c.SummaryOut(stdout, stderr), res)
 }

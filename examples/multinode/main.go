@@ -97,5 +97,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "retried: %s", solver.Plan{a})
 		}
 	}
-	return c.PrintResult(stdout, res)
+	return c.PrintResult(c.SummaryOut(stdout, stderr), res)
 }

@@ -38,10 +38,15 @@ func Usagef(format string, a ...any) error { return UsageError{fmt.Errorf(format
 func Main(name string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	interrupted := ctx.Err() != nil
 	stop()
 	var usage UsageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
+	case interrupted:
+		// 128 + SIGINT, as a shell reports a command it interrupted.
+		fmt.Fprintf(os.Stderr, "%s: interrupted: %v\n", name, err)
+		os.Exit(130)
 	case errors.As(err, &usage):
 		fmt.Fprintf(os.Stderr, "%s: %v\nRun '%s --help' for usage.\n", name, err, name)
 		os.Exit(2)
@@ -300,6 +305,17 @@ func (c *Common) Options(stderr io.Writer, defaults map[string]string, verify ..
 		opts = append(opts, solver.WithVerify(verify...))
 	}
 	return opts
+}
+
+// SummaryOut is where PrintResult's lines go: stdout, unless an output
+// streams the image there (type=oci,dest=-), then stderr, as buildx does.
+func (c *Common) SummaryOut(stdout, stderr io.Writer) io.Writer {
+	for _, o := range c.Outputs {
+		if o.Kind == solver.KindOCITar && o.Dest == solver.StdoutDest {
+			return stderr
+		}
+	}
+	return stdout
 }
 
 // PrintResult prints the index: one line for it, one per platform with its
