@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,13 @@ import (
 // code 2) that names the input.
 func TestBadFlagsAreUsageErrors(t *testing.T) {
 	dir := t.TempDir()
+	mod := filepath.Join(dir, "mod") // a module whose ./empty has no Go files
+	if err := os.MkdirAll(filepath.Join(mod, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.com/mod\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -30,6 +38,8 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"--context", filepath.Join(dir, "missing")}, "--context"},
 		{[]string{"--context", dir}, "no go.mod"},
 		{[]string{"--package", "../escape"}, "--package"},
+		{[]string{"--package", "./cmd/nope"}, "--package ./cmd/nope: there is no directory ./cmd/nope in --context"},
+		{[]string{"--context", mod, "--package", "./empty"}, "--package ./empty: ./empty in --context " + mod + " has no .go files"},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"--emulation", "sometimes"}, `--emulation "sometimes"`},
 		{[]string{"--source-date-epoch", "yesterday"}, "--source-date-epoch"},

@@ -89,6 +89,9 @@ func (f *Flags) Recipe() (*Recipe, error) {
 	if r.Binary, err = llb.GoBinaryName(r.goOptions()...); err != nil {
 		return nil, fmt.Errorf("--package: %w", err)
 	}
+	if err := checkPackageDir(f.Context, f.Package); err != nil {
+		return nil, err
+	}
 	abs, err := filepath.Abs(f.Context)
 	if err != nil {
 		return nil, fmt.Errorf("--context: %w", err)
@@ -150,6 +153,21 @@ func (r *Recipe) goOptions() []llb.GoOption {
 		opts = append(opts, llb.WithVendor())
 	}
 	return opts
+}
+
+// checkPackageDir checks, before anything is built, that pkg (relative to
+// the module root: WithPackage refuses other forms) is a directory of
+// ctxDir with Go files: a wrong --package would otherwise fail inside the
+// build, naming a path in the build container.
+func checkPackageDir(ctxDir, pkg string) error {
+	dir := filepath.Join(ctxDir, filepath.FromSlash(pkg))
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("--package %s: there is no directory %s in --context %s: give the main package's directory, relative to the module root (e.g. ./cmd/app)", pkg, pkg, ctxDir)
+	}
+	if goFiles, _ := filepath.Glob(filepath.Join(dir, "*.go")); len(goFiles) == 0 {
+		return fmt.Errorf("--package %s: %s in --context %s has no .go files: give the main package's directory", pkg, pkg, ctxDir)
+	}
+	return nil
 }
 
 // defaultContext finds the hello program of examples/gobuild.
