@@ -143,7 +143,7 @@ func (b Base) State() bk.State {
 func missingPlatform(ctx context.Context, r bk.ImageMetaResolver, ref, full string, p ocispec.Platform, cause error) error {
 	var have []string
 	for _, sp := range platforms.Supported() {
-		if sp.OS != p.OS || samePlatform(sp, p) {
+		if samePlatform(sp, p) {
 			continue
 		}
 		_, _, dt, err := r.ResolveImageConfig(ctx, full, sourceresolver.Opt{
@@ -157,7 +157,7 @@ func missingPlatform(ctx context.Context, r bk.ImageMetaResolver, ref, full stri
 			continue
 		}
 		got := cplatforms.Normalize(img.Platform)
-		if got.Architecture == sp.Architecture && (sp.Variant == "" || got.Variant == sp.Variant) {
+		if got.OS == sp.OS && got.Architecture == sp.Architecture && (sp.Variant == "" || got.Variant == sp.Variant) {
 			have = append(have, formatPlatform(sp))
 		}
 	}

@@ -73,6 +73,13 @@ func TestResolveBase(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 
+	// A target of another OS: the platforms the image has are listed all
+	// the same (it said "none of the supported platforms").
+	_, err = ResolveBase(t.Context(), r, "debian:bookworm-slim", platforms.MustParse("windows/amd64"))
+	if err == nil || !strings.Contains(err.Error(), `has no image for windows/amd64 (it has linux/arm64)`) {
+		t.Errorf("error %v", err)
+	}
+
 	// A single-platform image for another architecture.
 	r.configs["linux/arm/v7"] = ocispec.Image{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}}
 	_, err = ResolveBase(t.Context(), r, "example/amd64-only", platforms.MustParse("linux/arm/v7"))
