@@ -91,10 +91,19 @@ func WithOutput(outs ...Output) BuildOption {
 
 // WithLocal makes the directory dir available to graphs as llb.Local(name).
 // dir must be a directory, and not / or the home directory (they are far
-// too large to send as a build context).
-func WithLocal(name, dir string) BuildOption {
+// too large to send as a build context). Paths matching the patterns of
+// dir's .dockerignore (Docker's semantics) and of LocalExclude are left
+// out. A file left in that this process cannot read is an error, here,
+// before anything is solved: BuildKit would send it empty.
+func WithLocal(name, dir string, opts ...LocalOption) BuildOption {
 	return func(o *buildOptions) error {
-		fs, err := localFS(name, dir)
+		lo := &localOptions{}
+		for _, opt := range opts {
+			if err := opt(lo); err != nil {
+				return fmt.Errorf("local %q: %w", name, err)
+			}
+		}
+		fs, err := localFS(name, dir, lo)
 		if err != nil {
 			return err
 		}
@@ -583,7 +592,7 @@ func targetIDs(targets []ocispec.Platform) ([]string, error) {
 	return ids, nil
 }
 
-func localFS(name, dir string) (fsutil.FS, error) {
+func localFS(name, dir string, lo *localOptions) (fsutil.FS, error) {
 	if name == "" {
 		return nil, errors.New("local: empty name")
 	}
@@ -607,6 +616,18 @@ func localFS(name, dir string) (fsutil.FS, error) {
 	fs, err := fsutil.NewFS(abs)
 	if err != nil {
 		return nil, fmt.Errorf("local %q: %w", name, err)
+	}
+	excludes, err := lo.excludePatterns(name, abs)
+	if err != nil {
+		return nil, err
+	}
+	if len(excludes) > 0 {
+		if fs, err = fsutil.NewFilterFS(fs, &fsutil.FilterOpt{ExcludePatterns: excludes}); err != nil {
+			return nil, fmt.Errorf("local %q: %w", name, err)
+		}
+	}
+	if err := checkReadable(context.Background(), name, abs, fs); err != nil {
+		return nil, err
 	}
 	return fs, nil
 }

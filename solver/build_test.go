@@ -58,12 +58,12 @@ func TestLocalFSRefusesBadContexts(t *testing.T) {
 		{"/", "refusing / as a build context"},
 		{home, "refusing the home directory"},
 	} {
-		_, err := localFS("context", tc.dir)
+		_, err := localFS("context", tc.dir, &localOptions{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `local "context"`) {
 			t.Errorf("localFS(%q) = %v, want an error naming the local and containing %q", tc.dir, err, tc.want)
 		}
 	}
-	if _, err := localFS("context", dir); err != nil {
+	if _, err := localFS("context", dir, &localOptions{}); err != nil {
 		t.Errorf("a plain directory: %v", err)
 	}
 }

@@ -254,14 +254,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			rtOpts = append([]llb.RuntimeOption{llb.WithBuildTools(tools)}, rtOpts...)
 		}
 		// A fixed unique ID keeps the source op identical across targets.
-		src := bk.Local("context", bk.SharedKeyHint(absContext), bk.LocalUniqueID(contextID),
-			bk.ExcludePatterns([]string{".git", "target"}))
+		// What the context sends is filtered on this side: .git, target,
+		// .dockerignore, --exclude (buildflags.Common.Local).
+		src := bk.Local("context", bk.SharedKeyHint(absContext), bk.LocalUniqueID(contextID))
 		spec := llb.ImageSpec{Labels: labels, Created: &created, User: c.user.ConfigUser()}
 		st := llb.CargoImage(src, builder, base, c.bin, tc, all, spec, cargoOpts, rtOpts...)
 		return st.Runtime, st.Config, nil
 	}
 
-	opts := append(c.Options(stderr, ann, llb.CargoBinaryDir+"/"+c.bin), solver.WithLocal("context", c.context))
+	// Left out by default: every .git, and cargo's target directory.
+	opts := append(c.Options(stderr, ann, llb.CargoBinaryDir+"/"+c.bin), c.Local("context", c.context, "**/.git", "target"))
 	res, err := cl.Build(ctx, c.Targets, target, opts...)
 	if err != nil {
 		return err

@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	created := c.Created()
 	ann := llb.OCIAnnotations{Created: &created, Title: c.recipe.Binary}.Map()
-	opts := append(c.Options(stderr, ann, c.recipe.BinaryPath()), solver.WithLocal(gorecipe.LocalName, c.recipe.Context))
+	opts := append(c.Options(stderr, ann, c.recipe.BinaryPath()), c.Local(gorecipe.LocalName, c.recipe.Context, gorecipe.DefaultExclude))
 	res, err := cl.Build(ctx, c.Targets, c.recipe.Target(c.Labels, created), opts...)
 	if err != nil {
 		return err

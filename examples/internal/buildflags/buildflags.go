@@ -13,6 +13,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -92,6 +93,9 @@ type Common struct {
 	Epoch *time.Time
 	// Secrets are the --secret flags, for examples that AcceptSecrets.
 	Secrets []solver.Secret
+	// Excludes are the --exclude patterns, left out of the context after
+	// its .dockerignore and the example's defaults.
+	Excludes Multi
 
 	platformList, emulation, epoch                                       string
 	addrs, outputs, labels, annotations, cacheFrom, cacheTo, at, secrets Multi
@@ -107,7 +111,8 @@ func Register(fs *flag.FlagSet, defaultPlatforms string) *Common {
 	fs.StringVar(&c.TLSServerName, "tlsservername", "", "server name to check in tcp:// daemons' certificates (default: the host)")
 	fs.BoolVar(&c.AttestationsInIndex, "attestations-in-index", true, "list attestation manifests (--attest) in the image index; false keeps them out for clients that choke on unknown/unknown entries")
 	fs.StringVar(&c.platformList, "platform", defaultPlatforms, "target platforms, comma-separated")
-	fs.Var(&c.outputs, "output", "where the index goes, repeatable: type=oci,dest=PATH[,tar=false] or type=image,name=REF,push=true[,registry.insecure=true]")
+	fs.Var(&c.outputs, "output", "where the index goes, repeatable: type=oci,dest=PATH|-[,tar=false][,name=REF] or type=image,name=REF,push=true[,registry.insecure=true]")
+	fs.Var(&c.Excludes, "exclude", "a pattern of paths left out of the context (.dockerignore syntax, e.g. **/*.log), repeatable; the context's .dockerignore is honoured too")
 	fs.StringVar(&c.MetadataFile, "metadata-file", "", "write build metadata (digests) as JSON to this file")
 	fs.StringVar(&c.Progress, "progress", "auto", "progress output: auto, tty, plain, quiet or rawjson")
 	fs.BoolVar(&c.NoCache, "no-cache", false, "do not use the build cache")
@@ -305,6 +310,12 @@ func (c *Common) Options(stderr io.Writer, defaults map[string]string, verify ..
 		opts = append(opts, solver.WithVerify(verify...))
 	}
 	return opts
+}
+
+// Local is solver.WithLocal for the build context dir: its .dockerignore,
+// then the example's default excludes, then --exclude.
+func (c *Common) Local(name, dir string, defaults ...string) solver.BuildOption {
+	return solver.WithLocal(name, dir, solver.LocalExclude(append(slices.Clone(defaults), c.Excludes...)...))
 }
 
 // SummaryOut is where PrintResult's lines go: stdout, unless an output

@@ -69,6 +69,10 @@ type Recipe struct {
 	contextID string
 }
 
+// DefaultExclude is left out of a Go context by default: every .git
+// directory, nested ones included.
+const DefaultExclude = "**/.git"
+
 // LocalName is the name the recipe's graph reads the context under.
 const LocalName = "context"
 
@@ -121,7 +125,9 @@ func (r *Recipe) Target(labels map[string]string, created time.Time) solver.Targ
 		}
 		// A fixed unique ID keeps the source op (and so the shared module
 		// download step) identical across targets.
-		src := bk.Local(LocalName, bk.SharedKeyHint(r.ModulePath), bk.LocalUniqueID(r.contextID), bk.ExcludePatterns([]string{".git"}))
+		// What the context sends is filtered on this side (DefaultExcludes,
+		// .dockerignore, --exclude: see buildflags.Common.Local).
+		src := bk.Local(LocalName, bk.SharedKeyHint(r.ModulePath), bk.LocalUniqueID(r.contextID))
 		spec := llb.ImageSpec{Labels: labels, Created: &created}
 		st := llb.GoImage(src, builder, base, tc, spec, r.goOptions())
 		return st.Runtime, st.Config, nil
