@@ -118,3 +118,44 @@ func TestGobuildInterruptExits130(t *testing.T) {
 		t.Errorf("stderr does not say the build was interrupted:\n%s", lastLines(errb.String(), 5))
 	}
 }
+
+// TestGobuildQuietFailureNamesTheStep: with --progress quiet a failed
+// compile says which step failed on which platform and what it printed
+// (it said only `process "go build ..." did not complete successfully`).
+// And a quiet build that succeeds prints nothing on stderr (containerd's
+// fsverity warning was printed for OCI directories).
+func TestGobuildQuietFailureNamesTheStep(t *testing.T) {
+	ctx := testContext(t, 10*time.Minute)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/broken\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() { notDefined() }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	builder := registryAddr(t) + "/library/golang:1.26-bookworm"
+	var out bytes.Buffer
+	err := runGobuild(ctx, []string{"--addr", buildkitHost(t), "--progress", "quiet", "--context", dir,
+		"--platform", "linux/arm64", "--builder-image", builder,
+		"--output", "type=oci,dest=" + filepath.Join(t.TempDir(), "x.tar")}, &out)
+	if err == nil {
+		t.Fatal("a program that does not compile was built")
+	}
+	for _, want := range []string{`step "go build . (linux/arm64)" failed`, "./main.go:3:15: undefined: notDefined"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("quiet output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	var errb bytes.Buffer
+	cmd := exec.CommandContext(ctx, gobuildBin, "--addr", buildkitHost(t), "--progress", "quiet",
+		"--platform", "linux/amd64", "--builder-image", builder,
+		"--output", "type=oci,tar=false,dest="+filepath.Join(t.TempDir(), "layout"))
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("gobuild: %v\n%s", err, errb.String())
+	}
+	if errb.Len() != 0 {
+		t.Errorf("--progress quiet printed on stderr:\n%s", errb.String())
+	}
+}

@@ -224,6 +224,8 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		return nil, fmt.Errorf("progress: %w", err)
 	}
 	var res *Result
+	steps := newStepLogs()
+	shown := steps.tee(ch)
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		var err error
@@ -237,11 +239,11 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 	eg.Go(func() error {
 		// The display must drain the channel until the build closes it,
 		// even when the build fails.
-		_, err := display.UpdateFrom(context.WithoutCancel(ectx), ch)
+		_, err := display.UpdateFrom(context.WithoutCancel(ectx), shown)
 		return err
 	})
 	if err := eg.Wait(); err != nil {
-		return nil, err
+		return nil, steps.explain(err)
 	}
 	if o.metadataFile != "" {
 		if err := res.WriteMetadataFile(o.metadataFile); err != nil {

@@ -89,10 +89,12 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 		return nil, fmt.Errorf("progress: %w", err)
 	}
 	statuses := make(chan *client.SolveStatus)
+	steps := newStepLogs()
+	shown := steps.tee(statuses)
 	var relays sync.WaitGroup
 	displayDone := make(chan error, 1)
 	go func() {
-		_, err := display.UpdateFrom(context.WithoutCancel(ctx), statuses)
+		_, err := display.UpdateFrom(context.WithoutCancel(ctx), shown)
 		displayDone <- err
 	}()
 
@@ -155,7 +157,7 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
 		}
-		return nil, err
+		return nil, steps.explain(err)
 	}
 
 	res := &Result{Plan: plan}

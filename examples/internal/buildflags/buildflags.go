@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/containerd/log"
 	"io"
 	"maps"
 	"os"
@@ -37,6 +38,10 @@ func Usagef(format string, a ...any) error { return UsageError{fmt.Errorf(format
 // Main runs run with a context cancelled by SIGINT/SIGTERM and exits like a
 // command-line tool: 0, 1 on failure, 2 on a usage error.
 func Main(name string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+	// containerd's content store (BuildKit's client writes OCI directories
+	// through it) logs a warning on every filesystem without fsverity:
+	// noise, even with --progress quiet. Errors still show.
+	_ = log.SetLevel("error")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	interrupted := ctx.Err() != nil
