@@ -281,3 +281,31 @@ func TestEmulatedStepPassesForbid(t *testing.T) {
 		t.Errorf("an unmarked emulated step under forbid: err = %v, want a refusal naming it", err)
 	}
 }
+
+// TestEmulationWarnIsShown: EmulationWarn's warnings reach the progress
+// output, after it (they were dropped on the way), one line each.
+func TestEmulationWarnIsShown(t *testing.T) {
+	ctx := testContext(t, 10*time.Minute)
+	c := connect(t, ctx)
+	debian := registryAddr(t) + "/library/debian:bookworm-slim"
+	fn := func(ctx context.Context, tg solver.Target) (bk.State, ocispec.Image, error) {
+		base, err := llb.ResolveBase(ctx, tg.Resolver, debian, tg.Platform)
+		if err != nil {
+			return bk.State{}, ocispec.Image{}, err
+		}
+		return llb.RuntimeStage(base, nil, llb.WithShell("mkdir -p /srv/warned\ntrue")), llb.ImageConfig(base, llb.ImageSpec{}), nil
+	}
+	for _, mode := range []string{"plain", "quiet"} {
+		var progress lockedBuffer
+		_, err := c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/arm64")}, fn,
+			solver.WithEmulation(solver.EmulationWarn), solver.WithProgress(mode, &progress),
+			solver.WithOutput(solver.OCITar(filepath.Join(t.TempDir(), "x.tar"))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := " - runs under emulation: /bin/sh -c mkdir -p /srv/warned ... on linux/arm64: /bin/sh -c mkdir -p /srv/warned ...\n"
+		if !strings.Contains(progress.String(), want) {
+			t.Errorf("--progress %s output lacks the warning %q:\n%q", mode, want, lastLines(progress.String(), 8))
+		}
+	}
+}

@@ -236,13 +236,17 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		}
 		return err
 	})
+	var warnings []client.VertexWarning
 	eg.Go(func() error {
 		// The display must drain the channel until the build closes it,
 		// even when the build fails.
-		_, err := display.UpdateFrom(context.WithoutCancel(ectx), shown)
+		var err error
+		warnings, err = display.UpdateFrom(context.WithoutCancel(ectx), shown)
 		return err
 	})
-	if err := eg.Wait(); err != nil {
+	err = eg.Wait()
+	printWarnings(o, warnings)
+	if err != nil {
 		return nil, steps.explain(err)
 	}
 	if o.metadataFile != "" {
@@ -251,6 +255,19 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		}
 	}
 	return res, nil
+}
+
+// printWarnings shows the build's warnings (such as EmulationWarn's) after
+// the progress, as buildx does: progressui returns them rather than
+// printing them. rawjson carries them in its stream already.
+func printWarnings(o *buildOptions, warnings []client.VertexWarning) {
+	if len(warnings) == 0 || o.progressMode == progressui.RawJSONMode {
+		return
+	}
+	fmt.Fprintf(o.progressOut, "%d warning(s):\n", len(warnings))
+	for _, w := range warnings {
+		fmt.Fprintf(o.progressOut, " - %s\n", w.Short)
+	}
 }
 
 // prepare checks a build's request: its options, its targets (returning

@@ -53,8 +53,22 @@ type EmulatedStep struct {
 	Digest  digest.Digest `json:"digest"`
 }
 
+// String is one line: the step's name, its platform and the start of its
+// command line (a shell script is cut at its first line; Args has it all).
 func (s EmulatedStep) String() string {
-	return fmt.Sprintf("%s on %s: %s", s.Name, platforms.Format(s.Platform), strings.Join(s.Args, " "))
+	return fmt.Sprintf("%s on %s: %s", oneLine(s.Name), platforms.Format(s.Platform), oneLine(strings.Join(s.Args, " ")))
+}
+
+// oneLine is s up to its first line break ("..." marks the cut), at most
+// 100 bytes.
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " ..."
+	}
+	if len(s) > 100 {
+		s = s[:100] + "..."
+	}
+	return s
 }
 
 // emulatedSteps lists the exec ops of def whose platform is not native.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/moby/buildkit/client"
 	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestStepLogsExplain(t *testing.T) {
@@ -33,5 +34,14 @@ func TestStepLogsExplain(t *testing.T) {
 	}
 	if e := newStepLogs().explain(errors.New("x")); e.Error() != "x" {
 		t.Errorf("without failed steps: %q", e)
+	}
+}
+
+// An emulated step reads as one line, whatever its script.
+func TestEmulatedStepString(t *testing.T) {
+	s := EmulatedStep{Name: "apt-get install ca-certificates (linux/arm64)", Platform: ocispec.Platform{OS: "linux", Architecture: "arm64"},
+		Args: []string{"/bin/sh", "-c", "set -e\napt-get update\n"}}
+	if got := s.String(); got != "apt-get install ca-certificates (linux/arm64) on linux/arm64: /bin/sh -c set -e ..." {
+		t.Errorf("String() = %q", got)
 	}
 }

@@ -93,8 +93,10 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 	shown := steps.tee(statuses)
 	var relays sync.WaitGroup
 	displayDone := make(chan error, 1)
+	var warnings []client.VertexWarning
 	go func() {
-		_, err := display.UpdateFrom(context.WithoutCancel(ctx), shown)
+		var err error
+		warnings, err = display.UpdateFrom(context.WithoutCancel(ctx), shown)
 		displayDone <- err
 	}()
 
@@ -153,6 +155,7 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 	if derr := <-displayDone; err == nil && derr != nil {
 		err = fmt.Errorf("progress: %w", derr)
 	}
+	printWarnings(o, warnings)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
