@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -217,4 +220,97 @@ func TestContainerdPullsWithoutAttestationsInIndex(t *testing.T) {
 	if err != nil || !strings.Contains(list, without) {
 		t.Errorf("containerd's images %q (%v) lack %s", list, err, without)
 	}
+}
+
+// TestOCIDirKeepsOtherImages: tar=false into a layout that holds another
+// image adds the new image (it replaced the whole layout, losing the
+// other); the same name again replaces only that image. skopeo reads both
+// by tag, and go-containerregistry validates every image the layout lists.
+func TestOCIDirKeepsOtherImages(t *testing.T) {
+	ctx := testContext(t, 10*time.Minute)
+	reg := registryAddr(t)
+	dir := filepath.Join(t.TempDir(), "layout")
+	build := func(name, platform string) {
+		t.Helper()
+		mustGobuild(t, ctx, "--platform", platform, "--builder-image", reg+"/library/golang:1.26-bookworm",
+			"--output", "type=oci,tar=false,dest="+dir+",name="+name)
+	}
+	build("127.0.0.1:5000/crossllb-test/layout:v1", "linux/amd64")
+	build("127.0.0.1:5000/crossllb-test/layout:v2", "linux/arm64")
+	build("127.0.0.1:5000/crossllb-test/layout:v2", "linux/arm64,linux/arm/v7") // replaces v2 only
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]int{}
+	for _, d := range im.Manifests {
+		tags[d.Annotations[ocispec.AnnotationRefName]]++
+		child, err := idx.ImageIndex(d.Digest)
+		if err != nil {
+			t.Fatalf("image %s: %v", d.Digest, err)
+		}
+		if err := validate.Index(child); err != nil {
+			t.Errorf("image %q: %v", d.Annotations[ocispec.AnnotationRefName], err)
+		}
+	}
+	if len(im.Manifests) != 2 || tags["v1"] != 1 || tags["v2"] != 1 {
+		t.Fatalf("index.json lists %v, want v1 and v2 once each", tags)
+	}
+	for tag, n := range map[string]int{"v1": 1, "v2": 2} {
+		raw, err := exec.CommandContext(ctx, "skopeo", "inspect", "--raw", "oci:"+dir+":"+tag).Output()
+		if err != nil {
+			t.Fatalf("skopeo inspect oci:%s:%s: %v", dir, tag, stderrOf(err))
+		}
+		var got ocispec.Index
+		if err := json.Unmarshal(raw, &got); err != nil || len(got.Manifests) != n {
+			t.Errorf("skopeo read %s for %s, want %d manifests", raw, tag, n)
+		}
+	}
+	// No blob of the replaced v2 is left behind.
+	blobs, err := filepath.Glob(filepath.Join(dir, "blobs", "sha256", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reachable := 0
+	for _, d := range im.Manifests {
+		reachable += countBlobs(t, idx, d.Digest)
+	}
+	if len(blobs) > reachable {
+		t.Errorf("the layout has %d blobs, its images reach %d: the replaced image's were kept", len(blobs), reachable)
+	}
+}
+
+// countBlobs counts the distinct blobs an image index of p reaches,
+// itself included (an upper bound when images share layers).
+func countBlobs(t *testing.T, p v1.ImageIndex, d v1.Hash) int {
+	t.Helper()
+	child, err := p.ImageIndex(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := child.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 1
+	for _, m := range im.Manifests {
+		img, err := child.Image(m.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += 2 + len(ls) // manifest, config, layers
+	}
+	return n
 }

@@ -183,6 +183,9 @@ func (s *staged) commit() error {
 		if err := replaceableLayout(s.out); err != nil {
 			return err
 		}
+		if err := keepOtherImages(s.out.Dest, s.tmp); err != nil {
+			return fmt.Errorf("output %s: %w", s.out, err)
+		}
 		var old string
 		if _, err := os.Lstat(s.out.Dest); err == nil {
 			old = filepath.Join(filepath.Dir(s.out.Dest), "."+filepath.Base(s.out.Dest)+".old-"+filepath.Base(s.tmp))

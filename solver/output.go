@@ -49,8 +49,9 @@ const StdoutDest = "-"
 func OCITar(path string) Output { return Output{Kind: KindOCITar, Dest: path} }
 
 // OCIDir writes the image index as an OCI layout directory at path. The
-// directory appears only when the build succeeds; an existing one is
-// replaced.
+// directory appears only when the build succeeds. An existing layout keeps
+// its other images: the new one replaces only the image of the same name
+// (see Output.Name; an unnamed image replaces the unnamed one).
 func OCIDir(path string) Output { return Output{Kind: KindOCIDir, Dest: path} }
 
 // RegistryOption configures a Registry output.
