@@ -400,3 +400,40 @@ func merged(a, b map[string]string) map[string]string {
 	}
 	return out
 }
+
+// TestCargoExampleWithoutLockFile: a crate with no Cargo.lock builds as
+// `cargo build` would (it failed with cargo's "--locked was passed"), the
+// example says that cargo resolves the dependencies in the build, and the
+// binary runs.
+func TestCargoExampleWithoutLockFile(t *testing.T) {
+	ctx := testContext(t, 30*time.Minute)
+	bin := buildCargoExample(t)
+	dir := t.TempDir()
+	for _, f := range []string{"Cargo.toml", "src/main.rs"} {
+		dt, err := os.ReadFile(filepath.Join("..", "examples", "cargo", "testdata", "hello", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), dt, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag := fmt.Sprintf("%s/crossllb-test/cargo-nolock:%d", registryAddr(t), time.Now().UnixNano())
+	_, errOut, err := runCargoExample(t, ctx, bin, "--context", dir, "--bin", "hello", "--platform", "linux/arm64",
+		"--output", "type=image,name="+tag+",push=true,registry.insecure=true")
+	if err != nil {
+		t.Fatalf("examples/cargo on a crate without Cargo.lock: %v\n%s", err, lastLines(errOut, 40))
+	}
+	for _, want := range []string{"has no Cargo.lock: cargo resolves the dependencies inside the build", "no Cargo.lock: resolved in the build)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("the output does not say %q", want)
+		}
+	}
+	c := connect(t, ctx)
+	if out := runAs(t, ctx, c, tag, platforms.MustParse("linux/arm64"), serviceUser, "/"+cargoBinary); out != cargoTargets[1].output {
+		t.Errorf("printed %q, want %q", out, cargoTargets[1].output)
+	}
+}

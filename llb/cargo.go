@@ -43,7 +43,7 @@ const DefaultCargoBuilder = "debian:bookworm-slim"
 //     the C toolchains and a second shared step runs "rustup target add"
 //     for every target.
 //  2. "cargo build --release --locked --target <triple> --bin <bin>", with
-//     src mounted read-only, tc.CargoEnv in the environment (linker, CC_,
+//     src mounted read-only ([WithoutCargoLock]: no --locked, writable), tc.CargoEnv in the environment (linker, CC_,
 //     AR_, pkg-config sysroot), the cargo registry and git caches on cache
 //     mounts shared by every target with locked sharing, and the target
 //     directory on a cache mount of its own per Rust target (concurrent
@@ -98,7 +98,14 @@ func CargoCompile(src bk.State, builder Base, bin string, tc platforms.Toolchain
 		root = set.installStep(builder, "install Rust and C cross toolchains", pkgs)
 	}
 
-	args := []string{"cargo", "build", "--release", "--locked"}
+	args := []string{"cargo", "build", "--release"}
+	srcMount := []bk.MountOption{bk.Readonly}
+	lockNote := ""
+	if o.unlocked {
+		srcMount, lockNote = nil, ", no Cargo.lock: resolved in the build"
+	} else {
+		args = append(args, "--locked")
+	}
 	if o.offline {
 		args = append(args, "--offline")
 	}
@@ -117,8 +124,8 @@ func CargoCompile(src bk.State, builder Base, bin string, tc platforms.Toolchain
 		bk.Args([]string{"/bin/sh", "-c", script}),
 		bk.Dir(cargoSrcDir),
 		on,
-		bk.WithCustomNamef("cargo build --bin %s (%s, %s)", bin, target, triple),
-		bk.AddMount(cargoSrcDir, src, bk.Readonly),
+		bk.WithCustomNamef("cargo build --bin %s (%s, %s%s)", bin, target, triple, lockNote),
+		bk.AddMount(cargoSrcDir, src, srcMount...),
 		bk.AddMount(home+"/registry", bk.Scratch(), bk.AsPersistentCacheDir(o.cacheID("cargo-registry"), bk.CacheMountLocked)),
 		bk.AddMount(home+"/git", bk.Scratch(), bk.AsPersistentCacheDir(o.cacheID("cargo-git"), bk.CacheMountLocked)),
 		bk.AddMount(cargoTargetDir, bk.Scratch(), bk.AsPersistentCacheDir(o.cacheID("cargo-target/"+triple), bk.CacheMountLocked)),

@@ -282,6 +282,23 @@ func TestCargoErrors(t *testing.T) {
 	}
 }
 
+// A crate without Cargo.lock: no --locked, a writable source for the lock
+// file cargo writes, and a step name that says so.
+func TestCargoWithoutLock(t *testing.T) {
+	all := allToolchains(t)
+	g := marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", all[1], all, WithoutCargoLock()))
+	d, e := g.shellExec(t, "cargo build")
+	if strings.Contains(e.Meta.Args[2], "--locked") {
+		t.Errorf("script %q has --locked", e.Meta.Args[2])
+	}
+	if mount(t, e, "/src").Readonly {
+		t.Error("the source is read-only: cargo cannot write Cargo.lock")
+	}
+	if !strings.HasSuffix(g.names[d], ", no Cargo.lock: resolved in the build)") {
+		t.Errorf("step named %q", g.names[d])
+	}
+}
+
 func TestCargoImage(t *testing.T) {
 	all := allToolchains(t)
 	tc := all[2]

@@ -19,6 +19,7 @@ type cargoOptions struct {
 	env        []string
 	namespace  string
 	targetPkgs []string
+	unlocked   bool
 }
 
 func newCargoOptions(opts []CargoOption) (*cargoOptions, error) {
@@ -89,10 +90,23 @@ func WithRustup() CargoOption {
 
 // WithCargoOffline runs cargo build --offline: dependencies must already be
 // in the registry cache or vendored. Without it cargo may fetch the crates
-// that Cargo.lock names (the lock file is always enforced with --locked).
+// that Cargo.lock names (the lock file is enforced with --locked unless
+// WithoutCargoLock).
 func WithCargoOffline() CargoOption {
 	return func(o *cargoOptions) error {
 		o.offline = true
+		return nil
+	}
+}
+
+// WithoutCargoLock builds a crate that has no Cargo.lock the way cargo
+// build does: without --locked, cargo resolves the dependencies and writes
+// the lock file inside the build (the source is mounted writable for it;
+// nothing of it is kept), and the step's name says so. Builds are then only
+// as reproducible as the registry's newest versions: commit a Cargo.lock.
+func WithoutCargoLock() CargoOption {
+	return func(o *cargoOptions) error {
+		o.unlocked = true
 		return nil
 	}
 }

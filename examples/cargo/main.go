@@ -51,8 +51,10 @@ type config struct {
 	cacheNS                                  string
 	version, revision, source, authors       string
 	rustup, musl, offline                    bool
-	user                                     llb.SystemUser
-	aptPackages, aptEmulated                 []string
+	// noLock is set when the context has no Cargo.lock.
+	noLock                   bool
+	user                     llb.SystemUser
+	aptPackages, aptEmulated []string
 	// runtimeSteps is "native" (llb.WithBuildTools: nothing runs for the
 	// target) or "emulated" (the steps run on the target, under QEMU
 	// when it is foreign).
@@ -103,6 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.bin == "" {
 		return nil, buildflags.UsageError{Err: errors.New("--bin: the binary to build is required with --context")}
+	}
+	if _, err := os.Stat(filepath.Join(c.context, "Cargo.lock")); errors.Is(err, os.ErrNotExist) {
+		c.noLock = true
 	}
 	if c.user, err = parseUser(user, c.bin); err != nil {
 		return nil, buildflags.UsageError{Err: err}
@@ -187,6 +192,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		all = append(all, tc)
 	}
 	cargoOpts := cargoOptions(c)
+	if c.noLock {
+		fmt.Fprintf(stderr, "cargo: %s has no Cargo.lock: cargo resolves the dependencies inside the build (commit a Cargo.lock for reproducible builds; it is then enforced with --locked)\n", c.context)
+	}
 	var rtOpts []llb.RuntimeOption
 	if len(c.aptPackages) > 0 {
 		rtOpts = append(rtOpts, llb.WithAptInstall(c.aptPackages...))
@@ -285,6 +293,9 @@ func cargoOptions(c *config) []llb.CargoOption {
 	}
 	if c.offline {
 		opts = append(opts, llb.WithCargoOffline())
+	}
+	if c.noLock {
+		opts = append(opts, llb.WithoutCargoLock())
 	}
 	return opts
 }
