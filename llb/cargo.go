@@ -81,7 +81,7 @@ func CargoCompile(src bk.State, builder Base, bin string, tc platforms.Toolchain
 
 	var root bk.State
 	if o.rustup {
-		root = set.installStep(builder, "install C cross toolchains", set.packages(nil, o.targetPkgs))
+		root = set.installStep(builder, "install C cross toolchains", set.packages(o.buildPkgs, o.targetPkgs))
 		var triples []string
 		for _, t := range set.targets {
 			triples = append(triples, t.RustTargetFor(o.musl))
@@ -94,7 +94,7 @@ func CargoCompile(src bk.State, builder Base, bin string, tc platforms.Toolchain
 			bk.WithCustomNamef("rustup target add %s", strings.Join(triples, " ")),
 		).Root()
 	} else {
-		pkgs := set.packages([]string{"cargo", "rustc"}, append([]string{"libstd-rust-dev"}, o.targetPkgs...))
+		pkgs := set.packages(append([]string{"cargo", "rustc"}, o.buildPkgs...), append([]string{"libstd-rust-dev"}, o.targetPkgs...))
 		root = set.installStep(builder, "install Rust and C cross toolchains", pkgs)
 	}
 

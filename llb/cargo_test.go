@@ -299,6 +299,23 @@ func TestCargoWithoutLock(t *testing.T) {
 	}
 }
 
+// Build-platform packages join the shared install step, unqualified;
+// target packages get each target's architecture.
+func TestCargoBuildAndTargetPackages(t *testing.T) {
+	all := allToolchains(t)
+	g := marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", all[1], all,
+		WithBuildPackages("pkg-config"), WithTargetPackages("libssl-dev")))
+	_, e := g.shellExec(t, "apt-get install")
+	for _, want := range []string{" pkg-config", " libssl-dev:arm64", " libssl-dev:armhf"} {
+		if !strings.Contains(e.Meta.Args[2], want) {
+			t.Errorf("install script %q lacks %q", e.Meta.Args[2], want)
+		}
+	}
+	if err := marshalErr(t, CargoCompile(testSource(), testDebianBuilder(), "hello", all[1], all, WithBuildPackages("a;b"))); !strings.Contains(err.Error(), "WithBuildPackages") {
+		t.Errorf("error %q", err)
+	}
+}
+
 func TestCargoImage(t *testing.T) {
 	all := allToolchains(t)
 	tc := all[2]

@@ -19,6 +19,7 @@ type cargoOptions struct {
 	env        []string
 	namespace  string
 	targetPkgs []string
+	buildPkgs  []string
 	unlocked   bool
 }
 
@@ -166,6 +167,22 @@ func WithTargetPackages(pkgs ...string) CargoOption {
 			return err
 		}
 		o.targetPkgs = append(o.targetPkgs, pkgs...)
+		return nil
+	}
+}
+
+// WithBuildPackages installs Debian packages for the build platform
+// (pkg-config, cmake, protobuf-compiler...) in the shared install step, for
+// tools the compile runs (build scripts).
+func WithBuildPackages(pkgs ...string) CargoOption {
+	return func(o *cargoOptions) error {
+		if len(pkgs) == 0 {
+			return fmt.Errorf("WithBuildPackages(): no packages")
+		}
+		if err := checkDebianNames("WithBuildPackages", pkgs); err != nil {
+			return err
+		}
+		o.buildPkgs = append(o.buildPkgs, pkgs...)
 		return nil
 	}
 }

@@ -52,9 +52,10 @@ type config struct {
 	version, revision, source, authors       string
 	rustup, musl, offline                    bool
 	// noLock is set when the context has no Cargo.lock.
-	noLock                   bool
-	user                     llb.SystemUser
-	aptPackages, aptEmulated []string
+	noLock                        bool
+	user                          llb.SystemUser
+	aptPackages, aptEmulated      []string
+	targetPackages, buildPackages []string
 	// runtimeSteps is "native" (llb.WithBuildTools: nothing runs for the
 	// target) or "emulated" (the steps run on the target, under QEMU
 	// when it is foreign).
@@ -65,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("cargo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := config{Common: buildflags.Register(fs, "linux/amd64,linux/arm64,linux/arm/v7")}
-	var user, aptPackages, aptEmulated string
+	var user, aptPackages, aptEmulated, targetPackages, buildPackages string
 	var dirs buildflags.Multi
 	fs.StringVar(&c.context, "context", "", "the Cargo project to build (default: the hello crate in examples/cargo/testdata/hello)")
 	fs.StringVar(&c.bin, "bin", "", "the binary to build (cargo build --bin); default hello with the default --context")
@@ -75,6 +76,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(&dirs, "dir", "a directory the user owns in the image, repeatable (e.g. /data)")
 	fs.StringVar(&aptPackages, "apt-packages", "ca-certificates", "Debian packages installed in the runtime stage for each target, comma-separated (empty: none)")
 	fs.StringVar(&aptEmulated, "apt-packages-emulated", "", "Debian packages installed by apt-get on the target platform, under QEMU when foreign: for packages whose maintainer scripts must run on the target")
+	fs.StringVar(&targetPackages, "target-packages", "", "Debian -dev packages installed for every target in the compile stage, comma-separated (libssl-dev for openssl-sys: pkg-config points at them)")
+	fs.StringVar(&buildPackages, "build-packages", "", "Debian packages installed for the build platform in the compile stage, comma-separated (tools build scripts run: pkg-config, cmake, protobuf-compiler)")
 	fs.StringVar(&c.runtimeSteps, "runtime-steps", "native", "how the user, its directories and --apt-packages are made: native (on the build platform, editing the target's files: no emulation) or emulated (on the target, as a Dockerfile RUN)")
 	fs.StringVar(&c.version, "version", "", "org.opencontainers.image.version")
 	fs.StringVar(&c.revision, "revision", "", "org.opencontainers.image.revision (default: the git commit of --context when it is a git work tree)")
@@ -118,6 +121,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if aptEmulated != "" {
 		c.aptEmulated = strings.Split(aptEmulated, ",")
+	}
+	if targetPackages != "" {
+		c.targetPackages = strings.Split(targetPackages, ",")
+	}
+	if buildPackages != "" {
+		c.buildPackages = strings.Split(buildPackages, ",")
 	}
 	if c.runtimeSteps != "native" && c.runtimeSteps != "emulated" {
 		return nil, buildflags.UsageError{Err: fmt.Errorf("--runtime-steps %q: want native or emulated", c.runtimeSteps)}
@@ -296,6 +305,12 @@ func cargoOptions(c *config) []llb.CargoOption {
 	}
 	if c.noLock {
 		opts = append(opts, llb.WithoutCargoLock())
+	}
+	if len(c.targetPackages) > 0 {
+		opts = append(opts, llb.WithTargetPackages(c.targetPackages...))
+	}
+	if len(c.buildPackages) > 0 {
+		opts = append(opts, llb.WithBuildPackages(c.buildPackages...))
 	}
 	return opts
 }

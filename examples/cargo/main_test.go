@@ -32,6 +32,8 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"--user", "root; rm"}, "WithSystemUser"},
 		{[]string{"--dir", "data"}, `"data"`},
 		{[]string{"--musl"}, "--musl needs --rustup"},
+		{[]string{"--target-packages", "libssl-dev;x"}, "WithTargetPackages"},
+		{[]string{"--build-packages", "a b"}, "WithBuildPackages"},
 		{[]string{"--runtime-steps", "qemu"}, `--runtime-steps "qemu": want native or emulated`},
 		{[]string{"--apt-packages-emulated", "a b"}, `"a b"`},
 		{[]string{"--context", filepath.Join(dir, "missing")}, "--context"},
