@@ -296,7 +296,7 @@ func TestEmulationWarnIsShown(t *testing.T) {
 		return llb.RuntimeStage(base, nil, llb.WithShell("mkdir -p /srv/warned\ntrue")), llb.ImageConfig(base, llb.ImageSpec{}), nil
 	}
 	for _, mode := range []string{"plain", "quiet"} {
-		var progress lockedBuffer
+		var progress lockedLog
 		_, err := c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/arm64")}, fn,
 			solver.WithEmulation(solver.EmulationWarn), solver.WithProgress(mode, &progress),
 			solver.WithOutput(solver.OCITar(filepath.Join(t.TempDir(), "x.tar"))))

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,25 +69,6 @@ func TestGobuildTarToStdout(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer that a test may read while a command
-// writes to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestGobuildInterruptExits130: SIGINT cancels the build and the example
 // exits with 130, as a shell reports an interrupted command.
 func TestGobuildInterruptExits130(t *testing.T) {
@@ -96,7 +76,7 @@ func TestGobuildInterruptExits130(t *testing.T) {
 	cmd := exec.CommandContext(ctx, gobuildBin, "--addr", buildkitHost(t), "--progress", "plain", "--no-cache",
 		"--platform", helloPlatforms(), "--builder-image", registryAddr(t)+"/library/golang:1.26-bookworm",
 		"--output", "type=oci,dest="+filepath.Join(t.TempDir(), "x.tar"))
-	var errb lockedBuffer
+	var errb lockedLog
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
