@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -435,5 +436,85 @@ func TestCargoExampleWithoutLockFile(t *testing.T) {
 	c := connect(t, ctx)
 	if out := runAs(t, ctx, c, tag, platforms.MustParse("linux/arm64"), serviceUser, "/"+cargoBinary); out != cargoTargets[1].output {
 		t.Errorf("printed %q, want %q", out, cargoTargets[1].output)
+	}
+}
+
+// serviceCrates are the Debian packages that hold the service crate's
+// dependency sources (examples/cargo/testdata/service/.cargo/config.toml
+// points cargo at /usr/share/cargo/registry), installed in the builder.
+const serviceCrates = "librust-ring-dev,librust-openssl-dev,librust-tokio-dev,librust-serde-json-dev,librust-serde-derive-dev," +
+	"librust-clap-dev,librust-regex-dev,librust-hex-dev,librust-base64-dev,librust-log-dev,librust-env-logger-dev,pkg-config"
+
+// TestCargoServiceWithCDependencies builds a crate of a real service's
+// size (41 dependencies from Debian's librust-*-dev sources, no Cargo.lock,
+// offline) for amd64, arm64 and arm/v7 under --emulation forbid: ring
+// compiles C and assembly with each target's cross gcc through the cc
+// crate; openssl-sys links the target's libssl (--target-packages
+// libssl-dev, pkg-config pointed at it); libssl3 is installed natively in
+// the runtime stage. Each binary then runs on its platform and prints a
+// SHA-256 computed by ring and the OpenSSL version of its libssl.
+func TestCargoServiceWithCDependencies(t *testing.T) {
+	ctx := testContext(t, 40*time.Minute)
+	bin := buildCargoExample(t)
+	tag := fmt.Sprintf("%s/crossllb-test/cargo-service:%d", registryAddr(t), time.Now().UnixNano())
+	var ps []string
+	for _, ct := range cargoTargets {
+		ps = append(ps, ct.platform)
+	}
+	// A copy with a nonce in its source, so that BuildKit's cache has no
+	// result for it (cache mount IDs are not part of an op's cache key).
+	src := t.TempDir()
+	for _, f := range []string{"Cargo.toml", ".cargo/config.toml", "src/main.rs"} {
+		dt, err := os.ReadFile(filepath.Join("..", "examples", "cargo", "testdata", "service", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "src/main.rs" {
+			dt = append(dt, fmt.Sprintf("// nonce %d\n", time.Now().UnixNano())...)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(src, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, f), dt, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, errOut, err := runCargoExample(t, ctx, bin, "--context", src, "--bin", "service",
+		"--platform", strings.Join(ps, ","), "--offline", "--emulation", "forbid",
+		// A namespace of its own: empty target caches, so every crate is compiled and counted.
+		"--cache-namespace", fmt.Sprintf("crossllb-test/service-%d", time.Now().UnixNano()),
+		"--build-packages", serviceCrates, "--target-packages", "libssl-dev", "--apt-packages", "libssl3",
+		"--output", "type=image,name="+tag+",push=true,registry.insecure=true")
+	if err != nil {
+		t.Fatalf("examples/cargo on the service crate: %v\n%s", err, lastLines(errOut, 60))
+	}
+	compiled := map[string]int{} // by vertex
+	for _, line := range strings.Split(errOut, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[2] == "Compiling" {
+			compiled[f[0]]++
+		}
+	}
+	if len(compiled) != len(cargoTargets) {
+		t.Errorf("cargo compiled in %d steps, want one per target: %v", len(compiled), compiled)
+	}
+	for step, n := range compiled {
+		if n < 41 {
+			t.Errorf("step %s compiled %d crates, want the service and its 40+ dependencies", step, n)
+		}
+	}
+	sum := sha256.Sum256([]byte("crossllb"))
+	c := connect(t, ctx)
+	for _, ct := range cargoTargets {
+		p := platforms.MustParse(ct.platform)
+		tc, err := platforms.ToolchainFor(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arch := map[string]string{"x86_64": "x86_64", "aarch64": "aarch64", "armv7l": "arm"}[tc.UnameMachine]
+		want := fmt.Sprintf(`{"arch":%q,"sha256":"%x"} OpenSSL 3.0.`, arch, sum)
+		out := runAs(t, ctx, c, tag, p, serviceUser, "/usr/local/bin/service")
+		if !strings.HasPrefix(out, want) {
+			t.Errorf("%s printed %q, want it to start with %q", ct.platform, out, want)
+		}
 	}
 }
