@@ -300,7 +300,7 @@ func newBuildOptions(opts []BuildOption) (*buildOptions, error) {
 		if out.Kind == KindOCIDir {
 			dirs++
 		}
-		if out.Kind == KindOCITar && out.Dest == StdoutDest {
+		if out.ToStdout() {
 			stdout++
 		}
 	}

@@ -67,13 +67,13 @@ func sinkEntry(sink func() (io.WriteCloser, error), index, manifest map[string]s
 func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDigest bool) (*staged, error) {
 	s := &staged{out: o}
 	attrs := exportAttrs(index, manifest, epoch)
+	if o.Name != "" {
+		attrs[string(exptypes.OptKeyName)] = o.Name
+	}
 	switch o.Kind {
 	case KindOCITar:
 		attrs["tar"] = "true"
-		if o.Name != "" {
-			attrs[string(exptypes.OptKeyName)] = o.Name
-		}
-		if o.Dest == StdoutDest {
+		if o.ToStdout() {
 			// Streamed as it is written, and teed to a temporary file
 			// that the result is read back from (readBack), then removed.
 			f, err := os.CreateTemp("", "crossllb-stdout-*.tar")
@@ -99,9 +99,6 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDige
 			Output: func(map[string]string) (io.WriteCloser, error) { return f, nil }}
 	case KindOCIDir:
 		attrs["tar"] = "false"
-		if o.Name != "" {
-			attrs[string(exptypes.OptKeyName)] = o.Name
-		}
 		dir, base := filepath.Dir(o.Dest), filepath.Base(o.Dest)
 		tmp, err := os.MkdirTemp(dir, "."+base+".tmp-*")
 		if err != nil {
@@ -110,7 +107,6 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDige
 		s.tmp = tmp
 		s.entry = client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: tmp}
 	case KindRegistry:
-		attrs[string(exptypes.OptKeyName)] = o.Name
 		attrs[string(exptypes.OptKeyPush)] = "true"
 		if byDigest {
 			// Untagged: a fleet tags the index it assembles, last.
@@ -127,7 +123,6 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDige
 	return s, nil
 }
 
-// commit moves a finished output into place.
 // unnameLayout drops the "latest" that BuildKit's oci exporter writes as
 // org.opencontainers.image.ref.name into a directory layout exported
 // without a name (a tar gets none): both outputs follow one rule, a layout
@@ -158,13 +153,14 @@ func unnameLayout(dir string) error {
 	return os.WriteFile(p, dt, 0o644)
 }
 
+// commit moves a finished output into place.
 func (s *staged) commit() error {
 	for _, f := range s.files {
 		_ = f.Close() // BuildKit closes it; a second close is harmless
 	}
 	switch s.out.Kind {
 	case KindOCITar:
-		if s.out.Dest == StdoutDest {
+		if s.out.ToStdout() {
 			return nil // written already; the tee is removed by release
 		}
 		if err := os.Chmod(s.tmp, 0o644); err != nil {
@@ -208,11 +204,10 @@ func (s *staged) commit() error {
 	return nil
 }
 
-// abort removes whatever a failed build left in the temporary destination.
 // readBack is the output the result's manifests are read back from: the
 // output itself, or for standard output the tee of what was written.
 func (s *staged) readBack() Output {
-	if s.out.Kind == KindOCITar && s.out.Dest == StdoutDest {
+	if s.out.ToStdout() {
 		return OCITar(s.tmp)
 	}
 	return s.out
@@ -221,11 +216,12 @@ func (s *staged) readBack() Output {
 // release removes what a committed output still keeps: the tee of a tar
 // streamed to standard output.
 func (s *staged) release() {
-	if s.out.Kind == KindOCITar && s.out.Dest == StdoutDest {
+	if s.out.ToStdout() {
 		_ = os.Remove(s.tmp)
 	}
 }
 
+// abort removes whatever a failed build left in the temporary destination.
 func (s *staged) abort() {
 	for _, f := range s.files {
 		_ = f.Close()

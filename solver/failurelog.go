@@ -3,6 +3,7 @@ package solver
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -47,7 +48,7 @@ func (s *stepLogs) record(st *client.SolveStatus) {
 	defer s.mu.Unlock()
 	for _, v := range st.Vertexes {
 		s.names[v.Digest] = v.Name
-		if v.Error != "" && !strings.Contains(v.Error, "context canceled") && !containsDigest(s.failed, v.Digest) {
+		if v.Error != "" && !strings.Contains(v.Error, "context canceled") && !slices.Contains(s.failed, v.Digest) {
 			s.failed = append(s.failed, v.Digest)
 		}
 	}
@@ -82,15 +83,6 @@ func (s *stepLogs) explain(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w%s", err, b.String())
-}
-
-func containsDigest(ds []digest.Digest, d digest.Digest) bool {
-	for _, x := range ds {
-		if x == d {
-			return true
-		}
-	}
-	return false
 }
 
 // lineTail keeps the last tailLines complete lines written to it (each cut

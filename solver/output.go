@@ -43,6 +43,9 @@ type Output struct {
 // standard output, as buildx does.
 const StdoutDest = "-"
 
+// ToStdout reports whether o streams an OCI tar to standard output.
+func (o Output) ToStdout() bool { return o.Kind == KindOCITar && o.Dest == StdoutDest }
+
 // OCITar writes the image index as an OCI layout tar file at path. The file
 // appears only when the build succeeds (it is written to a temporary file
 // beside it and renamed). StdoutDest streams it to standard output.

@@ -327,7 +327,7 @@ func (c *Common) Local(name, dir string, defaults ...string) solver.BuildOption 
 // streams the image there (type=oci,dest=-), then stderr, as buildx does.
 func (c *Common) SummaryOut(stdout, stderr io.Writer) io.Writer {
 	for _, o := range c.Outputs {
-		if o.Kind == solver.KindOCITar && o.Dest == solver.StdoutDest {
+		if o.ToStdout() {
 			return stderr
 		}
 	}
