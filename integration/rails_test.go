@@ -156,28 +156,3 @@ func TestUnrunnablePlatformIsReportedBeforeSolving(t *testing.T) {
 		t.Fatalf("a mips64le runtime step without an emulator: %v", err)
 	}
 }
-
-// Go-only targets: windows/amd64 and darwin/arm64 images next to a linux
-// one in one index, each binary verified in its own format.
-func TestGobuildGoOnlyTargetsVerified(t *testing.T) {
-	t.Parallel()
-	ctx := testContext(t, 10*time.Minute)
-	dir := t.TempDir()
-	meta := filepath.Join(dir, "meta.json")
-	mustGobuild(t, ctx, "--platform", "linux/amd64,windows/amd64,darwin/arm64",
-		"--output", "type=oci,dest="+filepath.Join(dir, "multi.tar"), "--metadata-file", meta)
-	m := readMetadata(t, meta)
-	for p, want := range map[string]string{
-		"linux/amd64":   "EM_X86_64 ELFCLASS64 little-endian",
-		"windows/amd64": "PE machine 0x8664",
-		"darwin/arm64":  "Mach-O CpuArm64",
-	} {
-		v := m.Verified[p]
-		if len(v) != 1 || v[0].Found != want {
-			t.Errorf("%s: verified %+v, want one binary found as %q", p, v, want)
-		}
-		if _, ok := m.Platforms[p]; !ok {
-			t.Errorf("%s: not in the index (metadata platforms: %v)", p, m.Platforms)
-		}
-	}
-}

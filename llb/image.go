@@ -10,7 +10,8 @@ import (
 )
 
 // GoBinaryDir is where [GoImage] puts the binary, whatever the runtime
-// base (scratch included): /usr/local/bin/<name>, on the default PATH.
+// base (scratch included): /usr/local/bin/<name>, on the default PATH
+// (see [GoBinaryPath] for windows).
 const GoBinaryDir = "/usr/local/bin"
 
 // Stages is the graph and config of one target's image.
@@ -27,9 +28,14 @@ type Stages struct {
 // GoImage builds one target's image of a Go program: [GoCompile] on
 // builder (the build platform) for tc's target; [RuntimeStage](runtime,
 // ...) with rtOpts' steps run on the base first, then the binary copied in
-// at GoBinaryDir/<name> with mode 0755, owned by 0:0, then any
+// at [GoBinaryPath] with mode 0755, owned by 0:0, then any
 // [WithRunOnArtifacts] steps; and [ImageConfig](runtime, spec) with the
 // entrypoint set to that path unless spec sets one.
+//
+// A windows target needs a Windows runtime base (BuildKit then writes the
+// layers in Windows layout, under Files/): on scratch, Runtime fails at
+// Marshal. Its binary is named <name>.exe and its entrypoint is the path
+// on C: ("C:\usr\local\bin\app.exe").
 //
 // runtime.Platform must be tc.Platform: a mismatch, an invalid spec (see
 // [ImageSpec.Validate]) or an invalid option makes Runtime fail at Marshal
@@ -38,9 +44,9 @@ func GoImage(src bk.State, builder, runtime Base, tc platforms.Toolchain, spec I
 	target := formatPlatform(tc.Platform)
 	compile := GoCompile(src, builder, tc, goOpts...)
 	name, nameErr := GoBinaryName(goOpts...)
-	dest := GoBinaryDir + "/" + name
+	dest := GoBinaryPath(tc.Platform, name)
 	if spec.Entrypoint == nil {
-		spec.Entrypoint = []string{dest}
+		spec.Entrypoint = []string{entrypointPath(tc.Platform, dest)}
 	}
 	st := Stages{Compile: compile, Config: ImageConfig(runtime, spec)}
 

@@ -124,6 +124,9 @@ func RuntimeStage(base Base, artifacts []Artifact, opts ...RuntimeOption) bk.Sta
 	if err := checkPlatform(fmt.Sprintf("runtime stage: base image %q", base.Ref), base.Platform); err != nil {
 		return failed(err)
 	}
+	if err := checkWindowsBase(base); err != nil {
+		return failed(fmt.Errorf("runtime stage: %w", err))
+	}
 	o := &runtimeOptions{}
 	for _, opt := range opts {
 		if opt == nil {

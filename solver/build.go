@@ -187,7 +187,9 @@ func WithEmulation(p EmulationPolicy) BuildOption {
 // WithVerify checks, after each target is solved and before anything is
 // exported, that the files at paths (absolute, in the image) are binaries
 // for that target: ELF machine, class, byte order and ARM float ABI from
-// the platforms table. A mismatch fails the build.
+// the platforms table. A mismatch fails the build. On a windows target, a
+// path whose file name has no extension names the ".exe" (as Windows finds
+// an executable): "/usr/local/bin/app" checks "/usr/local/bin/app.exe".
 func WithVerify(paths ...string) BuildOption {
 	return func(o *buildOptions) error {
 		for _, p := range paths {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path"
 
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -33,6 +34,7 @@ func verifyBinaries(ctx context.Context, ref gwclient.Reference, target ocispec.
 	}
 	var out []VerifiedBinary
 	for _, p := range paths {
+		p = executablePath(target, p)
 		st, err := ref.StatFile(ctx, gwclient.StatRequest{Path: p})
 		if err != nil {
 			return nil, fmt.Errorf("verifying %s: reading %s from the image: %w", id, p, err)
@@ -44,6 +46,15 @@ func verifyBinaries(ctx context.Context, ref gwclient.Reference, target ocispec.
 		out = append(out, VerifiedBinary{Platform: target, Path: p, Found: found})
 	}
 	return out, nil
+}
+
+// executablePath is the file path names on target: on windows, a name
+// with no extension is the ".exe".
+func executablePath(target ocispec.Platform, p string) string {
+	if target.OS == "windows" && path.Ext(p) == "" {
+		return p + ".exe"
+	}
+	return p
 }
 
 // readerAtFunc turns a function into an io.ReaderAt.

@@ -10,6 +10,8 @@ import (
 
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	fstypes "github.com/tonistiigi/fsutil/types"
+
+	"github.com/crossllb/crossllb/platforms"
 )
 
 // rangeRef is a solved result holding one file, that refuses whole reads
@@ -59,5 +61,19 @@ func TestRangeReaderLargeBinary(t *testing.T) {
 	}
 	if _, err := r.ReadAt(buf, int64(len(big))); err != io.EOF {
 		t.Errorf("ReadAt past the end: %v, want io.EOF", err)
+	}
+}
+
+func TestExecutablePath(t *testing.T) {
+	for _, c := range []struct{ platform, path, want string }{
+		{"linux/amd64", "/usr/local/bin/app", "/usr/local/bin/app"},
+		{"windows/amd64", "/usr/local/bin/app", "/usr/local/bin/app.exe"},
+		{"windows/amd64", "/usr/local/bin/app.exe", "/usr/local/bin/app.exe"},
+		{"windows/amd64", "/tools/app.bat", "/tools/app.bat"},
+		{"darwin/arm64", "/usr/local/bin/app", "/usr/local/bin/app"},
+	} {
+		if got := executablePath(platforms.MustParse(c.platform), c.path); got != c.want {
+			t.Errorf("executablePath(%s, %q) = %q, want %q", c.platform, c.path, got, c.want)
+		}
 	}
 }

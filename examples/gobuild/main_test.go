@@ -41,6 +41,7 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"--package", "./cmd/nope"}, "--package ./cmd/nope: there is no directory ./cmd/nope in --context"},
 		{[]string{"--context", mod, "--package", "./empty"}, "--package ./empty: ./empty in --context " + mod + " has no .go files"},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"--platform", "linux/amd64,windows/amd64"}, "--platform windows/amd64 with --runtime-image scratch: a Windows image needs a Windows runtime base"},
 		{[]string{"--emulation", "sometimes"}, `--emulation "sometimes"`},
 		{[]string{"--source-date-epoch", "yesterday"}, "--source-date-epoch"},
 		{[]string{"--cache-to", "type=gha"}, `--cache-to: cache "type=gha": unknown type`},

@@ -63,6 +63,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.recipe, err = rf.Recipe(); err != nil {
 		return nil, buildflags.UsageError{Err: err}
 	}
+	if err := c.recipe.CheckTargets(c.Targets); err != nil {
+		return nil, buildflags.UsageError{Err: err}
+	}
 	return &c, nil
 }
 

@@ -104,8 +104,27 @@ func (f *Flags) Recipe() (*Recipe, error) {
 	return r, nil
 }
 
-// BinaryPath is the binary's absolute path in the image (for WithVerify).
+// BinaryPath is the binary's absolute path in a Linux image (for
+// WithVerify, which adds ".exe" on a windows target as the image has it).
 func (r *Recipe) BinaryPath() string { return llb.GoBinaryDir + "/" + r.Binary }
+
+// CheckTargets refuses, before anything is solved, targets the recipe
+// cannot build an image for: a windows target on the scratch runtime
+// image (a Windows image needs a Windows base; see llb.GoImage).
+func (r *Recipe) CheckTargets(targets []ocispec.Platform) error {
+	if r.flags.RuntimeImage != "scratch" {
+		return nil
+	}
+	for _, t := range targets {
+		if t.OS == "windows" {
+			return fmt.Errorf("--platform %s with --runtime-image scratch: a Windows image needs a Windows runtime base "+
+				"(its layers are written under Files/ on top of a Windows base layer, and scratch has none): "+
+				"pass --runtime-image with a Windows base image, or leave %s out of --platform",
+				platforms.Format(t), platforms.Format(t))
+		}
+	}
+	return nil
+}
 
 // Target is the recipe as a solver.TargetFunc: the builder image on the
 // build platform the solver reports, the runtime image on the target.
