@@ -17,7 +17,6 @@ REGISTRY_DIR=$CACHE/registry
 # Base images seeded into the mirror. Bump IMAGES_RECIPE when their recipe
 # changes, so that a cached image built by an older recipe is rebuilt.
 IMAGES_RECIPE=2
-DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=${CROSSLLB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 GO_IMAGE_VERSION=1.26.8
 
@@ -259,16 +258,17 @@ image_in_registry() {
 		"http://$REGISTRY_ADDR/v2/$1/manifests/$2"
 }
 
-# build_rootfs DEBIAN_ARCH: a minbase Debian root filesystem tarball, cached.
+# build_rootfs SUITE DEBIAN_ARCH: a minbase Debian root filesystem
+# tarball, cached.
 build_rootfs() {
-	local arch=$1 out=$CACHE/rootfs/$DEBIAN_SUITE-$1-r$IMAGES_RECIPE.tar
+	local suite=$1 arch=$2 out=$CACHE/rootfs/$1-$2-r$IMAGES_RECIPE.tar log=$CACHE/rootfs/$1-$2.log
 	[[ -s $out ]] && return 0
 	mkdir -p "$CACHE/rootfs"
-	log "mmdebstrap $DEBIAN_SUITE for $arch (foreign ones run under QEMU: minutes)"
+	log "mmdebstrap $suite for $arch (foreign ones run under QEMU: minutes)"
 	retry 3 mmdebstrap --quiet --format=tar --variant=minbase --architectures="$arch" \
-		"$DEBIAN_SUITE" "$out.tmp" "$DEBIAN_MIRROR" >"$CACHE/rootfs/$arch.log" 2>&1 || {
+		"$suite" "$out.tmp" "$DEBIAN_MIRROR" >"$log" 2>&1 || {
 		rm -f "$out.tmp"
-		log "mmdebstrap for $arch failed: $(last_error "$CACHE/rootfs/$arch.log") (log: $CACHE/rootfs/$arch.log)"
+		log "mmdebstrap $suite for $arch failed: $(last_error "$log") (log: $log)"
 		return 1
 	}
 	mv "$out.tmp" "$out"
@@ -283,26 +283,51 @@ build_image() {
 		>"$3.log" 2>&1 || { tail -30 "$3.log" >&2; return 1; }
 }
 
+# The Debian images seeded, as "TAG SUITE DEBIAN_ARCHES": bookworm-slim
+# for three platforms (the runtime base, and the golang image's base), and
+# trixie-slim (glibc 2.41) for the build platform only: a builder newer
+# than the runtime base, for the tests of the glibc floor check.
+DEBIAN_IMAGES=("bookworm-slim bookworm amd64,arm64,armhf" "trixie-slim trixie amd64")
+
+# seed_debian builds the root filesystems of every missing image at once
+# (the foreign ones under QEMU take minutes), then the images.
 seed_debian() {
-	local name=library/debian:bookworm-slim stamp=$CACHE/images/debian-bookworm-slim.r$IMAGES_RECIPE
-	if [[ -f $stamp ]] && image_in_registry library/debian bookworm-slim; then
-		log "$name cached"
-		return
-	fi
-	local pids=() arch
-	for arch in amd64 arm64 armhf; do
-		build_rootfs "$arch" &
-		pids+=($!)
+	local todo=() entry tag suite arches arch pids=() pid
+	for entry in "${DEBIAN_IMAGES[@]}"; do
+		read -r tag suite arches <<<"$entry"
+		if [[ -f $CACHE/images/debian-$tag.r$IMAGES_RECIPE ]] && image_in_registry library/debian "$tag"; then
+			log "library/debian:$tag cached"
+			continue
+		fi
+		todo+=("$entry")
+		for arch in ${arches//,/ }; do
+			build_rootfs "$suite" "$arch" &
+			pids+=($!)
+		done
 	done
 	for pid in "${pids[@]}"; do
 		wait "$pid" || die "building a Debian root filesystem failed: mmdebstrap's error is above"
 	done
-	local ctx=$CACHE/images/ctx-debian-r$IMAGES_RECIPE
+	for entry in "${todo[@]}"; do
+		read -r tag suite arches <<<"$entry"
+		build_debian_image "$tag" "$suite" "$arches"
+	done
+}
+
+# build_debian_image TAG SUITE DEBIAN_ARCHES: library/debian:TAG from the
+# cached root filesystems.
+build_debian_image() {
+	local tag=$1 suite=$2 arches=$3 name=library/debian:$1 ctx=$CACHE/images/ctx-debian-$1-r$IMAGES_RECIPE
+	local arch file plat=() platforms
 	rm -rf "$ctx"
 	mkdir -p "$ctx"
-	ln -f "$CACHE/rootfs/$DEBIAN_SUITE-amd64-r$IMAGES_RECIPE.tar" "$ctx/rootfs-amd64.tar"
-	ln -f "$CACHE/rootfs/$DEBIAN_SUITE-arm64-r$IMAGES_RECIPE.tar" "$ctx/rootfs-arm64.tar"
-	ln -f "$CACHE/rootfs/$DEBIAN_SUITE-armhf-r$IMAGES_RECIPE.tar" "$ctx/rootfs-armv7.tar"
+	for arch in ${arches//,/ }; do
+		case $arch in
+		armhf) plat+=(linux/arm/v7) file=armv7 ;;
+		*) plat+=("linux/$arch") file=$arch ;;
+		esac
+		ln -f "$CACHE/rootfs/$suite-$arch-r$IMAGES_RECIPE.tar" "$ctx/rootfs-$file.tar"
+	done
 	cat >"$ctx/Dockerfile" <<'EOF'
 FROM scratch
 ARG TARGETARCH
@@ -311,11 +336,12 @@ ADD rootfs-${TARGETARCH}${TARGETVARIANT}.tar /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CMD ["bash"]
 EOF
-	log "building $name for linux/amd64,linux/arm64,linux/arm/v7"
-	retry 2 build_image "$name" linux/amd64,linux/arm64,linux/arm/v7 "$ctx" ||
+	platforms=$(IFS=,; echo "${plat[*]}")
+	log "building $name for $platforms"
+	retry 2 build_image "$name" "$platforms" "$ctx" ||
 		die "building $name failed (log: $ctx.log)"
-	mkdir -p "$(dirname "$stamp")"
-	touch "$stamp"
+	mkdir -p "$CACHE/images"
+	touch "$CACHE/images/debian-$tag.r$IMAGES_RECIPE"
 }
 
 # go_toolchain ARCH DEST: GOROOT for linux/ARCH from the Go module proxy.
