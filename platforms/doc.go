@@ -1,5 +1,6 @@
 // Package platforms turns OCI platforms into the names each cross toolchain
-// knows them by, and checks that a binary was built for the right one.
+// knows them by, checks that a binary was built for the right one, and reads
+// what it needs to start in its image.
 //
 // A platform is an [ocispec.Platform] value, as everywhere in crossllb;
 // this package adds no type of its own. Strings are parsed once, at the
@@ -26,6 +27,15 @@
 //	f, err := os.Open(path)
 //	if _, err := tc.CheckELF(f); err != nil { return err }
 //	// linux/arm64: binary is EM_X86_64 ELFCLASS64 little-endian, want EM_AARCH64 ELFCLASS64 little-endian
+//
+// then check that it will start in its image, from a few KiB of headers
+// read through an [io.ReaderAt]:
+//
+//	deps, err := platforms.ReadELFDeps(f) // interpreter, DT_NEEDED, symbol versions
+//	deps.Static()                         // no interpreter, no library
+//	need, ok := deps.GlibcNeeded()        // 2.38 for a binary that calls strlcpy
+//	have, err := platforms.ReadGlibcVersions(libc) // the image's libc.so.6
+//	platforms.MaxGlibcVersion(have)       // 2.36 on debian:bookworm
 //
 // [Format] gives the "os/arch[/variant]" string of a platform, which is
 // also the ID of its result in a multi-platform BuildKit build.
