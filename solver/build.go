@@ -57,6 +57,7 @@ type buildOptions struct {
 	secrets             []Secret
 	emulation           EmulationPolicy
 	verify              []string
+	static              bool
 	epoch               *time.Time
 	cacheFrom, cacheTo  []Cache
 	provenance          string
@@ -187,9 +188,20 @@ func WithEmulation(p EmulationPolicy) BuildOption {
 // WithVerify checks, after each target is solved and before anything is
 // exported, that the files at paths (absolute, in the image) are binaries
 // for that target: ELF machine, class, byte order and ARM float ABI from
-// the platforms table. A mismatch fails the build. On a windows target, a
-// path whose file name has no extension names the ".exe" (as Windows finds
-// an executable): "/usr/local/bin/app" checks "/usr/local/bin/app.exe".
+// the platforms table; PE machine; Mach-O CPU. An ELF binary must also be
+// able to start in its image, as read from the image itself (no container
+// is run): its interpreter (PT_INTERP) exists there; every library it
+// needs (DT_NEEDED), and those they need, resolves through the image's
+// loader paths (/etc/ld.so.conf and its includes, the target's multiarch
+// directories, /lib, /usr/lib) to a library of the target's machine; and
+// the image's libc.so.6 defines every GLIBC_ version the binary needs. A
+// miss fails the build naming the target, the binary and what is missing.
+// What was found is in Result.Verified and the metadata's
+// crossllb.verified.
+//
+// On a windows target, a path whose file name has no extension names the
+// ".exe" (as Windows finds an executable): "/usr/local/bin/app" checks
+// "/usr/local/bin/app.exe".
 func WithVerify(paths ...string) BuildOption {
 	return func(o *buildOptions) error {
 		for _, p := range paths {
@@ -200,6 +212,14 @@ func WithVerify(paths ...string) BuildOption {
 		o.verify = append(o.verify, paths...)
 		return nil
 	}
+}
+
+// WithStatic makes WithVerify also require every ELF binary it checks to
+// be static: no interpreter and no DT_NEEDED (what xx-verify --static
+// checks). Use it for a scratch or distroless-static runtime image, where
+// nothing could load a dynamic binary's libraries.
+func WithStatic() BuildOption {
+	return func(o *buildOptions) error { o.static = true; return nil }
 }
 
 // WithSession attaches more session services (SSH agents...; for secrets,
@@ -488,7 +508,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 				if refs[i], err = r.SingleRef(); err != nil {
 					return fmt.Errorf("building %s: %w", ids[i], err)
 				}
-				checks[i], err = verifyBinaries(ctx, refs[i], p, o.verify)
+				checks[i], err = verifyBinaries(ctx, refs[i], p, o.verify, o.static)
 				return err
 			})
 		}

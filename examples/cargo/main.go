@@ -60,6 +60,8 @@ type config struct {
 	// target) or "emulated" (the steps run on the target, under QEMU
 	// when it is foreign).
 	runtimeSteps string
+	// scratch is --runtime-image scratch: no runtime step at all.
+	scratch bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -71,7 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.context, "context", "", "the Cargo project to build (default: the hello crate in examples/cargo/testdata/hello)")
 	fs.StringVar(&c.bin, "bin", "", "the binary to build (cargo build --bin); default hello with the default --context")
 	fs.StringVar(&c.builderImage, "builder-image", llb.DefaultCargoBuilder, "Debian-based image used on the build platform: Debian's rustc and cargo are installed in it (with --rustup: an image with rustup)")
-	fs.StringVar(&c.runtimeImage, "runtime-image", "debian:bookworm-slim", "Debian-based base image of the runtime stage, for every target")
+	fs.StringVar(&c.runtimeImage, "runtime-image", "debian:bookworm-slim", "Debian-based base image of the runtime stage, for every target; scratch for static binaries (no user, no packages: the image runs as the numeric --user)")
 	fs.StringVar(&user, "user", "", "the system user NAME[:UID[:GID]] the image runs as (default: the binary's name, uid and gid 333333)")
 	fs.Var(&dirs, "dir", "a directory the user owns in the image, repeatable (e.g. /data)")
 	fs.StringVar(&aptPackages, "apt-packages", "ca-certificates", "Debian packages installed in the runtime stage for each target, comma-separated (empty: none)")
@@ -133,6 +135,20 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.musl && !c.rustup {
 		return nil, buildflags.UsageError{Err: errors.New("--musl needs --rustup: Debian's rustc has no standard library for musl targets")}
+	}
+	if c.runtimeImage == "scratch" {
+		// Nothing can be installed or created in scratch: the image runs
+		// as the numeric --user, and only a static binary starts in it.
+		c.scratch = true
+		c.StaticDefault = true
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, name := range []string{"apt-packages", "apt-packages-emulated", "dir"} {
+			if set[name] && fs.Lookup(name).Value.String() != "" {
+				return nil, buildflags.UsageError{Err: fmt.Errorf("--%s with --runtime-image scratch: scratch has no package manager nor account files; use a Debian-based runtime image", name)}
+			}
+		}
+		c.aptPackages = nil
 	}
 	return &c, nil
 }
@@ -211,7 +227,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(c.aptEmulated) > 0 {
 		rtOpts = append(rtOpts, llb.Emulated(llb.WithAptInstall(c.aptEmulated...)))
 	}
-	rtOpts = append(rtOpts, llb.WithSystemUser(c.user))
+	if !c.scratch {
+		rtOpts = append(rtOpts, llb.WithSystemUser(c.user))
+	}
 	// Check the flags' values before contacting the daemon, by marshalling
 	// the graphs of the first target. The build platform is not known
 	// yet: any Debian one does for the check.
@@ -261,7 +279,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return bk.State{}, ocispec.Image{}, err
 		}
 		rtOpts := rtOpts
-		if c.runtimeSteps == "native" {
+		if c.runtimeSteps == "native" && !c.scratch {
 			// The runtime image for the build platform edits the
 			// target's files: no step runs for the target.
 			tools, err := llb.ResolveBase(ctx, t.Resolver, c.runtimeImage, t.Build)

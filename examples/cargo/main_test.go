@@ -38,6 +38,9 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"--apt-packages-emulated", "a b"}, `"a b"`},
 		{[]string{"--context", filepath.Join(dir, "missing")}, "--context"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--runtime-image", "scratch", "--apt-packages", "libssl3"}, "--apt-packages with --runtime-image scratch: scratch has no package manager"},
+		{[]string{"--runtime-image", "scratch", "--dir", "/data"}, "--dir with --runtime-image scratch"},
+		{[]string{"--static=maybe"}, `invalid boolean value "maybe" for -static`},
 	} {
 		var stderr bytes.Buffer
 		err := run(context.Background(), tc.args, &bytes.Buffer{}, &stderr)

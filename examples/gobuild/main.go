@@ -56,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := c.recipe.CheckTargets(c.Targets); err != nil {
 		return nil, buildflags.UsageError{Err: err}
 	}
+	c.StaticDefault = c.recipe.RuntimeIsScratch()
 	return &c, nil
 }
 

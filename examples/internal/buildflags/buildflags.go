@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -68,6 +69,28 @@ type Multi []string
 func (m *Multi) String() string     { return strings.Join(*m, ",") }
 func (m *Multi) Set(v string) error { *m = append(*m, v); return nil }
 
+// optionalBool is a boolean flag that tells "not given" (nil) from false:
+// "--static", "--static=true" and "--static=false".
+type optionalBool struct{ p **bool }
+
+func (b optionalBool) IsBoolFlag() bool { return true }
+
+func (b optionalBool) String() string {
+	if b.p == nil || *b.p == nil {
+		return ""
+	}
+	return strconv.FormatBool(**b.p)
+}
+
+func (b optionalBool) Set(v string) error {
+	x, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("want true or false")
+	}
+	*b.p = &x
+	return nil
+}
+
 // Common are the shared flags, parsed.
 type Common struct {
 	// Addr is --addr: one buildkitd address ("" for the default).
@@ -101,6 +124,11 @@ type Common struct {
 	// Excludes are the --exclude patterns, left out of the context after
 	// its .dockerignore and the example's defaults.
 	Excludes Multi
+	// Static is --static: nil when not given, then StaticDefault decides.
+	Static *bool
+	// StaticDefault is what a missing --static means; an example sets it
+	// when its runtime image is scratch, where only a static binary runs.
+	StaticDefault bool
 
 	platformList, emulation, epoch                                       string
 	addrs, outputs, labels, annotations, cacheFrom, cacheTo, at, secrets Multi
@@ -121,7 +149,8 @@ func Register(fs *flag.FlagSet, defaultPlatforms string) *Common {
 	fs.StringVar(&c.MetadataFile, "metadata-file", "", "write build metadata (digests) as JSON to this file")
 	fs.StringVar(&c.Progress, "progress", "auto", "progress output: auto, tty, plain, quiet or rawjson")
 	fs.BoolVar(&c.NoCache, "no-cache", false, "do not use the build cache")
-	fs.BoolVar(&c.Verify, "verify", true, "check each image's binary header against its platform before export")
+	fs.BoolVar(&c.Verify, "verify", true, "check each image's binary before export: its header against its platform, and that it can start in the image (interpreter, libraries, glibc versions)")
+	fs.Var(optionalBool{&c.Static}, "static", "with --verify, require static binaries (no interpreter, no shared libraries) (default: true when the runtime image is scratch)")
 	fs.StringVar(&c.emulation, "emulation", "allow", "steps that would run under emulation: allow (report), warn or forbid")
 	fs.StringVar(&c.epoch, "source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"), "seconds since 1970 for every timestamp, for reproducible digests (default $SOURCE_DATE_EPOCH)")
 	fs.Var(&c.cacheFrom, "cache-from", "import build cache, repeatable: type=registry,ref=REF or type=local,src=DIR")
@@ -313,6 +342,9 @@ func (c *Common) Options(stderr io.Writer, defaults map[string]string, verify ..
 	}
 	if c.Verify && len(verify) > 0 {
 		opts = append(opts, solver.WithVerify(verify...))
+		if c.Static != nil && *c.Static || c.Static == nil && c.StaticDefault {
+			opts = append(opts, solver.WithStatic())
+		}
 	}
 	return opts
 }

@@ -108,11 +108,15 @@ func (f *Flags) Recipe() (*Recipe, error) {
 // WithVerify, which adds ".exe" on a windows target as the image has it).
 func (r *Recipe) BinaryPath() string { return llb.GoBinaryDir + "/" + r.Binary }
 
+// RuntimeIsScratch reports whether the runtime image is scratch, where
+// only a static binary runs (buildflags.Common.StaticDefault).
+func (r *Recipe) RuntimeIsScratch() bool { return r.flags.RuntimeImage == "scratch" }
+
 // CheckTargets refuses, before anything is solved, targets the recipe
 // cannot build an image for: a windows target on the scratch runtime
 // image (a Windows image needs a Windows base; see llb.GoImage).
 func (r *Recipe) CheckTargets(targets []ocispec.Platform) error {
-	if r.flags.RuntimeImage != "scratch" {
+	if !r.RuntimeIsScratch() {
 		return nil
 	}
 	for _, t := range targets {
