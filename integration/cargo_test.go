@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -479,14 +480,25 @@ func TestCargoServiceWithCDependencies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	namespace := fmt.Sprintf("crossllb-test/service-%d", time.Now().UnixNano())
+	metaPath := filepath.Join(t.TempDir(), "meta.json")
 	_, errOut, err := runCargoExample(t, ctx, bin, "--context", src, "--bin", "service",
 		"--platform", strings.Join(ps, ","), "--offline", "--emulation", "forbid",
 		// A namespace of its own: empty target caches, so every crate is compiled and counted.
-		"--cache-namespace", fmt.Sprintf("crossllb-test/service-%d", time.Now().UnixNano()),
+		"--cache-namespace", namespace,
 		"--build-packages", serviceCrates, "--target-packages", "libssl-dev", "--apt-packages", "libssl3",
+		"--metadata-file", metaPath,
 		"--output", "type=image,name="+tag+",push=true,registry.insecure=true")
 	if err != nil {
 		t.Fatalf("examples/cargo on the service crate: %v\n%s", err, lastLines(errOut, 60))
+	}
+	// The run checks found OpenSSL's libraries in the image (issue 19).
+	meta := readMetadata(t, metaPath)
+	for _, ct := range cargoTargets {
+		v := meta.Verified[ct.platform]
+		if len(v) != 1 || v[0].Libraries["libssl.so.3"] == "" || v[0].Libraries["libcrypto.so.3"] == "" || v[0].ImageGlibc != "2.36" {
+			t.Errorf("%s: verified %+v, want libssl.so.3 and libcrypto.so.3 found and the image's glibc 2.36", ct.platform, v)
+		}
 	}
 	compiled := map[string]int{} // by vertex
 	for _, line := range strings.Split(errOut, "\n") {
@@ -516,5 +528,20 @@ func TestCargoServiceWithCDependencies(t *testing.T) {
 		if !strings.HasPrefix(out, want) {
 			t.Errorf("%s printed %q, want it to start with %q", ct.platform, out, want)
 		}
+	}
+	// The same build without libssl3 in the runtime stage: the compile is
+	// cached; the binary would fail at run time with "libssl.so.3: cannot
+	// open shared object file". It fails the build, naming the library.
+	_, errOut, err = runCargoExample(t, ctx, bin, "--context", src, "--bin", "service",
+		"--platform", strings.Join(ps, ","), "--offline", "--emulation", "forbid",
+		"--cache-namespace", namespace,
+		// No package at all: ca-certificates would bring libssl3 with openssl.
+		"--build-packages", serviceCrates, "--target-packages", "libssl-dev", "--apt-packages", "")
+	if err == nil {
+		t.Fatal("the service without libssl3 in its image passed verification")
+	}
+	want := regexp.MustCompile(`linux/(amd64|arm64|arm/v7): /usr/local/bin/service needs libssl\.so\.3, which the image lacks \(searched [^)]*\): install the package that ships it in the runtime stage \(llb\.WithAptInstall, --apt-packages: on Debian usually libssl3\)`)
+	if !want.MatchString(errOut) {
+		t.Errorf("the error does not name libssl.so.3 and its package (want %s):\n%s", want, lastLines(errOut, 20))
 	}
 }
