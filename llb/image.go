@@ -46,7 +46,7 @@ func GoImage(src bk.State, builder, runtime Base, tc platforms.Toolchain, spec I
 	name, nameErr := GoBinaryName(goOpts...)
 	dest := GoBinaryPath(tc.Platform, name)
 	if spec.Entrypoint == nil {
-		spec.Entrypoint = []string{entrypointPath(tc.Platform, dest)}
+		spec.Entrypoint = GoEntrypoint(tc.Platform, name)
 	}
 	st := Stages{Compile: compile, Config: ImageConfig(runtime, spec)}
 

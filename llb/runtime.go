@@ -109,6 +109,20 @@ func WithShell(script string) RuntimeOption {
 	}
 }
 
+// newRuntimeOptions applies opts in order.
+func newRuntimeOptions(opts []RuntimeOption) (*runtimeOptions, error) {
+	o := &runtimeOptions{}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
 // RuntimeStage builds the per-target image filesystem: base.State(), then
 // the steps of [WithRun], [WithShell], [WithAptInstall] and
 // [WithSystemUser] in order, then the artifacts copied in by one file op
@@ -127,14 +141,9 @@ func RuntimeStage(base Base, artifacts []Artifact, opts ...RuntimeOption) bk.Sta
 	if err := checkWindowsBase(base); err != nil {
 		return failed(fmt.Errorf("runtime stage: %w", err))
 	}
-	o := &runtimeOptions{}
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(o); err != nil {
-			return failed(fmt.Errorf("runtime stage for %s: %w", target, err))
-		}
+	o, err := newRuntimeOptions(opts)
+	if err != nil {
+		return failed(fmt.Errorf("runtime stage for %s: %w", target, err))
 	}
 	on := bk.Platform(base.Platform)
 	rs := stepRunner{on: on, target: target}

@@ -47,3 +47,9 @@ func entrypointPath(p ocispec.Platform, dest string) string {
 	}
 	return `C:` + strings.ReplaceAll(dest, "/", `\`)
 }
+
+// GoEntrypoint is the entrypoint [GoImage] gives an image whose binary is
+// named name, for p: [GoBinaryPath], as a path of C: on windows.
+func GoEntrypoint(p ocispec.Platform, name string) []string {
+	return []string{entrypointPath(p, GoBinaryPath(p, name))}
+}
