@@ -367,8 +367,8 @@ func TestSystemUser(t *testing.T) {
 	}
 	g := marshal(t, RuntimeStage(testRuntime(target), nil, WithSystemUser(u), WithAptInstall("ca-certificates", "tzdata", "ca-certificates")))
 	d, e := g.shellExec(t, "useradd")
-	want := "set -e\ngroupadd --system --gid 333333 trow\n" +
-		"useradd --system --no-log-init --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --uid 1234 --gid 333333 trow\n" +
+	want := "set -e\ngroupadd --system -K SYS_GID_MIN=333333 -K SYS_GID_MAX=333333 --gid 333333 trow\n" +
+		"useradd --system -K SYS_UID_MIN=1234 -K SYS_UID_MAX=1234 --no-log-init --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --uid 1234 --gid 333333 trow\n" +
 		"mkdir -p /data/layers /certs\nchown 1234:333333 /data/layers /certs\n"
 	if e.Meta.Args[2] != want {
 		t.Errorf("script %q\nwant %q", e.Meta.Args[2], want)

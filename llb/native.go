@@ -117,8 +117,8 @@ func nativeStep(tools bk.State, toolsPlatform bk.ConstraintsOpt, target bk.State
 func (u SystemUser) nativeUserScript() string {
 	uid, gid := u.ids()
 	var b strings.Builder
-	fmt.Fprintf(&b, "set -e\ngroupadd --prefix %s --system --gid %d %s\n", targetRoot, gid, u.Name)
-	fmt.Fprintf(&b, "useradd --prefix %s --system --no-log-init --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --uid %d --gid %d %s\n", targetRoot, uid, gid, u.Name)
+	fmt.Fprintf(&b, "set -e\ngroupadd --prefix %s --system -K SYS_GID_MIN=%d -K SYS_GID_MAX=%d --gid %d %s\n", targetRoot, gid, gid, gid, u.Name)
+	fmt.Fprintf(&b, "useradd --prefix %s --system -K SYS_UID_MIN=%d -K SYS_UID_MAX=%d --no-log-init --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --uid %d --gid %d %s\n", targetRoot, uid, uid, uid, gid, u.Name)
 	if dirs := u.cleanDirs(); len(dirs) > 0 {
 		for i, d := range dirs {
 			dirs[i] = targetRoot + d

@@ -64,8 +64,8 @@ func TestNativeRuntimeStageRunsNothingForTheTarget(t *testing.T) {
 			if !strings.Contains(aptScript, "A="+tc.DebianArch+" ") || !strings.Contains(aptScript, `PKGS="ca-certificates libssl3"`) {
 				t.Errorf("apt script does not install ca-certificates libssl3 for %s:\n%s", tc.DebianArch, aptScript)
 			}
-			wantUser := "set -e\ngroupadd --prefix /target --system --gid 333333 trow\n" +
-				"useradd --prefix /target --system --no-log-init --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --uid 333333 --gid 333333 trow\n" +
+			wantUser := "set -e\ngroupadd --prefix /target --system -K SYS_GID_MIN=333333 -K SYS_GID_MAX=333333 --gid 333333 trow\n" +
+				"useradd --prefix /target --system -K SYS_UID_MIN=333333 -K SYS_UID_MAX=333333 --no-log-init --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --uid 333333 --gid 333333 trow\n" +
 				"mkdir -p /target/data/layers /target/data/scratch /target/certs\nchown 333333:333333 /target/data/layers /target/data/scratch /target/certs\n"
 			if userScript != wantUser {
 				t.Errorf("user script %q\nwant %q", userScript, wantUser)

@@ -67,8 +67,8 @@ func (u SystemUser) validate() error {
 func (u SystemUser) script() string {
 	uid, gid := u.ids()
 	var b strings.Builder
-	fmt.Fprintf(&b, "set -e\ngroupadd --system --gid %d %s\n", gid, u.Name)
-	fmt.Fprintf(&b, "useradd --system --no-log-init --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --uid %d --gid %d %s\n", uid, gid, u.Name)
+	fmt.Fprintf(&b, "set -e\ngroupadd --system -K SYS_GID_MIN=%d -K SYS_GID_MAX=%d --gid %d %s\n", gid, gid, gid, u.Name)
+	fmt.Fprintf(&b, "useradd --system -K SYS_UID_MIN=%d -K SYS_UID_MAX=%d --no-log-init --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --uid %d --gid %d %s\n", uid, uid, uid, gid, u.Name)
 	if dirs := u.cleanDirs(); len(dirs) > 0 {
 		fmt.Fprintf(&b, "mkdir -p %s\nchown %d:%d %s\n", strings.Join(dirs, " "), uid, gid, strings.Join(dirs, " "))
 	}
