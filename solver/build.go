@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,6 +142,8 @@ func WithNoCache() BuildOption {
 
 // WithAnnotations sets annotations on the image index and on every
 // platform manifest (OCI keys such as org.opencontainers.image.source).
+// Given more than once, the maps are merged, a later key over an earlier
+// one: a recipe's defaults, then the caller's.
 func WithAnnotations(index, manifest map[string]string) BuildOption {
 	return func(o *buildOptions) error {
 		for _, m := range []map[string]string{index, manifest} {
@@ -150,9 +153,23 @@ func WithAnnotations(index, manifest map[string]string) BuildOption {
 				}
 			}
 		}
-		o.indexAnnotations, o.manifestAnnotations = index, manifest
+		o.indexAnnotations = mergeAnnotations(o.indexAnnotations, index)
+		o.manifestAnnotations = mergeAnnotations(o.manifestAnnotations, manifest)
 		return nil
 	}
+}
+
+// mergeAnnotations returns a copy of base with add's keys set over it.
+func mergeAnnotations(base, add map[string]string) map[string]string {
+	if len(add) == 0 {
+		return base
+	}
+	out := maps.Clone(base)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, add)
+	return out
 }
 
 // WithMetadataFile writes buildx-style build metadata (index digest and

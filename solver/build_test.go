@@ -158,3 +158,27 @@ func TestRunnable(t *testing.T) {
 		t.Errorf("mips64le step on a worker without it: %v", err)
 	}
 }
+
+// TestWithAnnotationsMerges: a recipe's annotations, then the caller's:
+// the later key wins, the others stay.
+func TestWithAnnotationsMerges(t *testing.T) {
+	var o buildOptions
+	defaults := map[string]string{"org.opencontainers.image.title": "app", "org.opencontainers.image.created": "2026"}
+	for _, opt := range []BuildOption{
+		WithAnnotations(defaults, defaults),
+		WithAnnotations(map[string]string{"org.opencontainers.image.title": "server"}, map[string]string{"x": "y"}),
+	} {
+		if err := opt(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.indexAnnotations["org.opencontainers.image.title"] != "server" || o.indexAnnotations["org.opencontainers.image.created"] != "2026" {
+		t.Errorf("index annotations %v", o.indexAnnotations)
+	}
+	if o.manifestAnnotations["x"] != "y" || o.manifestAnnotations["org.opencontainers.image.title"] != "app" {
+		t.Errorf("manifest annotations %v", o.manifestAnnotations)
+	}
+	if defaults["org.opencontainers.image.title"] != "app" {
+		t.Error("WithAnnotations changed the caller's map")
+	}
+}
