@@ -30,20 +30,30 @@
 //
 // # How do I use this package?
 //
-// Resolve the bases once per platform; this is the only I/O, done with a
-// BuildKit gateway client as the resolver:
+// For the common builds, package recipe (llb/recipe) does all of this in
+// one call. By hand: resolve the bases once per platform; this is the
+// only I/O, done with a BuildKit gateway client as the resolver:
 //
 //	builder, err := llb.ResolveBase(ctx, c, "golang:1.26-bookworm", buildPlatform)
+//	tools, err := llb.ResolveBase(ctx, c, "debian:bookworm-slim", buildPlatform)
+//	app := llb.SystemUser{Name: "app", Dirs: []string{"/data"}}
+//	src := bk.Local("context", bk.LocalUniqueID("example.com/app"))
 //	for _, target := range targets {
 //		runtime, err := llb.ResolveBase(ctx, c, "debian:bookworm-slim", target)
 //		tc, err := platforms.ToolchainFor(target)
 //		st := llb.GoImage(src, builder, runtime, tc,
-//			llb.ImageSpec{ExposedPorts: []string{"8080"}},
+//			llb.ImageSpec{ExposedPorts: []string{"8080"}, User: app.ConfigUser()},
 //			[]llb.GoOption{llb.WithPackage("./cmd/server"), llb.WithLDFlags("-s -w")},
-//			llb.WithRun("useradd", "--system", "app"))
+//			llb.WithBuildTools(tools), llb.WithSystemUser(app))
 //		def, err := st.Runtime.Marshal(ctx) // errors surface here
 //		// solve def, export st.Config as the target's image config
 //	}
+//
+// (bk is BuildKit's github.com/moby/buildkit/client/llb, the alias used
+// throughout.) The user is made on the build platform by editing the
+// target's account files (WithBuildTools), and the image runs as its
+// numeric uid:gid, so nothing runs under emulation and runtimes that
+// check for a non-root user can tell.
 //
 // GoImage is GoCompile, RuntimeStage and ImageConfig put together; use
 // them one by one for other layouts (several binaries, extra files, a
@@ -55,9 +65,10 @@
 // solver.WithSecrets(solver.SecretFile("netrc", os.ExpandEnv("$HOME/.netrc"))).
 //
 // src is the module root, usually a local source. It must marshal to the
-// same op for every target, or nothing downstream of it is shared: give
-// llb.Local a session ID (a gateway build does) or llb.LocalUniqueID,
-// since without either each Marshal gets a fresh unique ID.
+// same op for every target, or nothing downstream of it is shared (the
+// module download would run once per target): give llb.Local a fixed
+// llb.LocalUniqueID, as above, since without one each Marshal gets a
+// fresh unique ID. A gateway build does not fix it for you.
 //
 // # Graphs are values
 //

@@ -7,7 +7,8 @@ import (
 )
 
 // TestDependencyDirection pins the module's layering, transitively:
-// platforms <- llb <- examples, and solver never imports llb.
+// platforms <- llb <- llb/recipe <- examples, solver never imports llb,
+// and llb never imports solver.
 func TestDependencyDirection(t *testing.T) {
 	deps := func(pkg string) []string {
 		out, err := exec.Command("go", "list", "-deps", pkg).Output()
@@ -19,6 +20,10 @@ func TestDependencyDirection(t *testing.T) {
 	for _, tc := range []struct{ pkg, forbidden string }{
 		{"github.com/crossllb/crossllb/solver", "github.com/crossllb/crossllb/llb"},
 		{"github.com/crossllb/crossllb/llb", "github.com/crossllb/crossllb/solver"},
+		// llb/recipe is where graphs and builds meet: nothing below it
+		// imports it.
+		{"github.com/crossllb/crossllb/llb", "github.com/crossllb/crossllb/llb/recipe"},
+		{"github.com/crossllb/crossllb/solver", "github.com/crossllb/crossllb/llb/recipe"},
 		{"github.com/crossllb/crossllb/platforms", "github.com/crossllb/crossllb/llb"},
 		{"github.com/crossllb/crossllb/platforms", "github.com/crossllb/crossllb/solver"},
 	} {

@@ -22,7 +22,7 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--platform", "linux/foo"}, `--platform: "linux/foo": unsupported platform`},
-		{[]string{"--platform", "windows/amd64"}, "no Debian cross toolchain"},
+		{[]string{"--platform", "windows/amd64"}, "--platform: windows/amd64 has no Rust target with a Debian cross toolchain"},
 		{[]string{"--output", "type=zip,dest=x"}, `unknown type "zip"`},
 		{[]string{"--label", "novalue"}, `--label "novalue": want key=value`},
 		{[]string{"--context", dir, "--bin", "x"}, "no Cargo.toml"},

@@ -8,10 +8,11 @@
 //	    --output type=oci,dest=app.tar
 //
 // Without --context it builds its own testdata hello program, which prints
-// the platform it was compiled for. Copy this file (with
-// examples/internal/gorecipe and buildflags) to start your own builder:
-// everything it does is crossllb's public API. examples/multinode is the
-// same recipe over several buildkitd nodes.
+// the platform it was compiled for. The build itself is one call of the
+// library's recipe.Go (github.com/crossllb/crossllb/llb/recipe); this
+// program only turns flags into it (examples/internal/gorecipe and
+// buildflags). examples/multinode is the same recipe over several
+// buildkitd nodes.
 package main
 
 import (
@@ -22,7 +23,7 @@ import (
 
 	"github.com/crossllb/crossllb/examples/internal/buildflags"
 	"github.com/crossllb/crossllb/examples/internal/gorecipe"
-	"github.com/crossllb/crossllb/llb"
+	"github.com/crossllb/crossllb/llb/recipe"
 	"github.com/crossllb/crossllb/solver"
 )
 
@@ -30,7 +31,7 @@ func main() { buildflags.Main("gobuild", run) }
 
 type config struct {
 	*buildflags.Common
-	recipe *gorecipe.Recipe
+	recipe *recipe.Go
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -50,13 +51,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		rf.NetrcSecret = gorecipe.NetrcSecretID
 	}
 	var err error
-	if c.recipe, err = rf.Recipe(); err != nil {
+	if c.recipe, err = rf.Recipe(c.Common); err != nil {
 		return nil, buildflags.UsageError{Err: err}
 	}
-	if err := c.recipe.CheckTargets(c.Targets); err != nil {
-		return nil, buildflags.UsageError{Err: err}
-	}
-	c.StaticDefault = c.recipe.RuntimeIsScratch()
 	return &c, nil
 }
 
@@ -71,10 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer cl.Close()
 
-	created := c.Created()
-	ann := llb.OCIAnnotations{Created: &created, Title: c.recipe.Binary}.Map()
-	opts := append(c.Options(stderr, ann, c.recipe.BinaryPath()), c.Local(gorecipe.LocalName, c.recipe.Context, gorecipe.DefaultExclude))
-	res, err := cl.Build(ctx, c.Targets, c.recipe.Target(c.Labels, created), opts...)
+	res, err := c.recipe.Build(ctx, cl, c.Options(stderr)...)
 	if err != nil {
 		return err
 	}

@@ -38,10 +38,10 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"--context", filepath.Join(dir, "missing")}, "--context"},
 		{[]string{"--context", dir}, "no go.mod"},
 		{[]string{"--package", "../escape"}, "--package"},
-		{[]string{"--package", "./cmd/nope"}, "--package ./cmd/nope: there is no directory ./cmd/nope in --context"},
-		{[]string{"--context", mod, "--package", "./empty"}, "--package ./empty: ./empty in --context " + mod + " has no .go files"},
+		{[]string{"--package", "./cmd/nope"}, "--package ./cmd/nope: there is no directory ./cmd/nope in the module at"},
+		{[]string{"--context", mod, "--package", "./empty"}, "--package ./empty: ./empty in the module at " + mod + " has no .go files"},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"--platform", "linux/amd64,windows/amd64"}, "--platform windows/amd64 with --runtime-image scratch: a Windows image needs a Windows runtime base"},
+		{[]string{"--platform", "linux/amd64,windows/amd64"}, "--platform: windows/amd64 with the scratch runtime image: a Windows image needs a Windows runtime base"},
 		{[]string{"--emulation", "sometimes"}, `--emulation "sometimes"`},
 		{[]string{"--source-date-epoch", "yesterday"}, "--source-date-epoch"},
 		{[]string{"--cache-to", "type=gha"}, `--cache-to: cache "type=gha": unknown type`},
@@ -86,7 +86,7 @@ func TestAnnotationPrefixes(t *testing.T) {
 	if c.ManifestAnnotations["b"] != "2" || c.ManifestAnnotations["c"] != "3" || c.ManifestAnnotations["a"] != "" {
 		t.Errorf("manifest annotations = %v", c.ManifestAnnotations)
 	}
-	if len(c.Targets) != 3 || c.recipe.Context == "" || c.recipe.Binary != "hello" {
+	if paths, err := c.recipe.BinaryPaths(); len(c.Targets) != 3 || c.recipe.Context == "" || err != nil || len(paths) != 1 || paths[0] != "/usr/local/bin/hello" {
 		t.Errorf("defaults: targets %v, recipe %+v", c.Targets, c.recipe)
 	}
 }

@@ -23,7 +23,7 @@ import (
 
 	"github.com/crossllb/crossllb/examples/internal/buildflags"
 	"github.com/crossllb/crossllb/examples/internal/gorecipe"
-	"github.com/crossllb/crossllb/llb"
+	"github.com/crossllb/crossllb/llb/recipe"
 	"github.com/crossllb/crossllb/solver"
 )
 
@@ -31,7 +31,7 @@ func main() { buildflags.Main("multinode", run) }
 
 type config struct {
 	*buildflags.Common
-	recipe  *gorecipe.Recipe
+	recipe  *recipe.Go
 	retries int
 }
 
@@ -60,13 +60,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		rf.NetrcSecret = gorecipe.NetrcSecretID
 	}
 	var err error
-	if c.recipe, err = rf.Recipe(); err != nil {
+	if c.recipe, err = rf.Recipe(c.Common); err != nil {
 		return nil, buildflags.UsageError{Err: err}
 	}
-	if err := c.recipe.CheckTargets(c.Targets); err != nil {
-		return nil, buildflags.UsageError{Err: err}
-	}
-	c.StaticDefault = c.recipe.RuntimeIsScratch()
 	return &c, nil
 }
 
@@ -87,12 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "plan:\n%s", plan)
 
-	created := c.Created()
-	ann := llb.OCIAnnotations{Created: &created, Title: c.recipe.Binary}.Map()
-	opts := append(c.Options(stderr, ann, c.recipe.BinaryPath()),
-		c.Local(gorecipe.LocalName, c.recipe.Context, gorecipe.DefaultExclude),
-		solver.WithNodeRetries(c.retries))
-	res, err := fleet.Build(ctx, c.Targets, c.recipe.Target(c.Labels, created), opts...)
+	res, err := c.recipe.Build(ctx, fleet, append(c.Options(stderr), solver.WithNodeRetries(c.retries))...)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ import (
 	"maps"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -124,11 +123,9 @@ type Common struct {
 	// Excludes are the --exclude patterns, left out of the context after
 	// its .dockerignore and the example's defaults.
 	Excludes Multi
-	// Static is --static: nil when not given, then StaticDefault decides.
+	// Static is --static: nil when not given (the recipe's default: true
+	// on scratch).
 	Static *bool
-	// StaticDefault is what a missing --static means; an example sets it
-	// when its runtime image is scratch, where only a static binary runs.
-	StaticDefault bool
 
 	platformList, emulation, epoch                                       string
 	addrs, outputs, labels, annotations, cacheFrom, cacheTo, at, secrets Multi
@@ -302,15 +299,12 @@ func (c *Common) Created() time.Time {
 	return time.Now().UTC()
 }
 
-// Options turns the shared flags into solver options. defaults are
-// annotations that --annotation overrides; verify lists the binaries that
-// --verify checks.
-func (c *Common) Options(stderr io.Writer, defaults map[string]string, verify ...string) []solver.BuildOption {
-	index, manifest := map[string]string{}, map[string]string{}
-	maps.Copy(index, defaults)
-	maps.Copy(manifest, defaults)
-	maps.Copy(index, c.IndexAnnotations)
-	maps.Copy(manifest, c.ManifestAnnotations)
+// Options turns the shared flags into solver options: outputs, progress,
+// --annotation (on top of a recipe's own), emulation, cache, metadata and
+// the rest. --verify, --static, --label and --exclude go to the recipe
+// (the examples' Recipe functions read them from Common).
+func (c *Common) Options(stderr io.Writer) []solver.BuildOption {
+	index, manifest := maps.Clone(c.IndexAnnotations), maps.Clone(c.ManifestAnnotations)
 	opts := []solver.BuildOption{
 		solver.WithOutput(c.Outputs...),
 		solver.WithProgress(c.Progress, stderr),
@@ -340,19 +334,7 @@ func (c *Common) Options(stderr io.Writer, defaults map[string]string, verify ..
 	if len(c.Secrets) > 0 {
 		opts = append(opts, solver.WithSecrets(c.Secrets...))
 	}
-	if c.Verify && len(verify) > 0 {
-		opts = append(opts, solver.WithVerify(verify...))
-		if c.Static != nil && *c.Static || c.Static == nil && c.StaticDefault {
-			opts = append(opts, solver.WithStatic())
-		}
-	}
 	return opts
-}
-
-// Local is solver.WithLocal for the build context dir: its .dockerignore,
-// then the example's default excludes, then --exclude.
-func (c *Common) Local(name, dir string, defaults ...string) solver.BuildOption {
-	return solver.WithLocal(name, dir, solver.LocalExclude(append(slices.Clone(defaults), c.Excludes...)...))
 }
 
 // SummaryOut is where PrintResult's lines go: stdout, unless an output

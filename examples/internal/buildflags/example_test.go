@@ -29,9 +29,9 @@ func Example() {
 	for _, p := range c.Targets {
 		fmt.Println(platforms.Format(p))
 	}
-	fmt.Println(c.Outputs[0], c.IndexAnnotations, c.Created().Unix(), c.Provenance, len(c.Options(io.Discard, nil, "/app")))
+	fmt.Println(c.Outputs[0], c.IndexAnnotations, c.Created().Unix(), c.Provenance, len(c.Options(io.Discard)))
 	// Output:
 	// linux/arm64
 	// linux/arm/v7
-	// type=image,name=127.0.0.1:5000/app:v1,push=true map[org.opencontainers.image.version:1.0] 1700000000 min 9
+	// type=image,name=127.0.0.1:5000/app:v1,push=true map[org.opencontainers.image.version:1.0] 1700000000 min 8
 }

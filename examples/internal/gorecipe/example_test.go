@@ -4,21 +4,24 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/crossllb/crossllb/examples/internal/buildflags"
 	"github.com/crossllb/crossllb/examples/internal/gorecipe"
 )
 
 func Example() {
 	fs := flag.NewFlagSet("tool", flag.ContinueOnError)
+	c := buildflags.Register(fs, "linux/amd64,linux/arm64")
 	f := gorecipe.Register(fs)
-	if err := fs.Parse([]string{"--context", "../../gobuild/testdata/hello"}); err != nil {
+	if err := c.ParseArgs(fs, []string{"--context", "../../gobuild/testdata/hello"}); err != nil {
 		fmt.Println(err)
 		return
 	}
-	r, err := f.Recipe()
+	g, err := f.Recipe(c)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(r.ModulePath, r.BinaryPath())
-	// Output: example.com/hello /usr/local/bin/hello
+	paths, err := g.BinaryPaths()
+	fmt.Println(paths, err)
+	// Output: [/usr/local/bin/hello] <nil>
 }

@@ -1,38 +1,62 @@
 package gorecipe
 
 import (
+	"context"
+	"encoding/json"
+	"flag"
 	"testing"
 
 	bk "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/crossllb/crossllb/llb"
+	"github.com/crossllb/crossllb/examples/internal/buildflags"
 	"github.com/crossllb/crossllb/platforms"
+	"github.com/crossllb/crossllb/solver"
 )
 
-// secretMounts lists the secret IDs mounted by the go steps of the
-// recipe's compile graph for linux/arm64.
-func secretMounts(t *testing.T, f *Flags) []string {
+// anyImage resolves every image for every platform.
+type anyImage struct{}
+
+func (anyImage) ResolveImageConfig(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	dt, err := json.Marshal(ocispec.Image{Platform: *opt.ImageOpt.Platform})
+	return ref, digest.FromString(ref), dt, err
+}
+
+// secretMounts lists the secret IDs mounted by the steps of the recipe's
+// graph for linux/arm64, built from the command line args.
+func secretMounts(t *testing.T, netrc string, args ...string) []string {
 	t.Helper()
-	r, err := f.Recipe()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	c := buildflags.Register(fs, "linux/arm64")
+	f := Register(fs)
+	if err := c.ParseArgs(fs, append([]string{"--context", "../../gobuild/testdata/hello"}, args...)); err != nil {
+		t.Fatal(err)
+	}
+	f.NetrcSecret = netrc
+	g, err := f.Recipe(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := ocispec.Platform{OS: "linux", Architecture: "amd64"}
-	tc, err := platforms.ToolchainFor(ocispec.Platform{OS: "linux", Architecture: "arm64"})
+	fn, err := g.Target()
 	if err != nil {
 		t.Fatal(err)
 	}
-	builder := llb.Base{Ref: "golang:1.26-bookworm", Platform: build, Config: ocispec.Image{Platform: build}}
-	def, err := llb.GoCompile(bk.Local(LocalName), builder, tc, r.goOptions()...).Marshal(t.Context(), bk.Platform(build))
+	build := platforms.MustParse("linux/amd64")
+	st, _, err := fn(t.Context(), solver.Target{Platform: platforms.MustParse("linux/arm64"), Build: build, Resolver: anyImage{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := st.Marshal(t.Context(), bk.Platform(build))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
 	for _, dt := range def.Def {
 		var op pb.Op
-		if err := op.Unmarshal(dt); err != nil {
+		if err := op.UnmarshalVT(dt); err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range op.GetExec().GetMounts() {
@@ -47,12 +71,10 @@ func secretMounts(t *testing.T, f *Flags) []string {
 // --secret id=netrc reaches the go build step as its netrc (the examples
 // set NetrcSecret from it); without it no secret is mounted.
 func TestNetrcSecret(t *testing.T) {
-	f := &Flags{Context: "../../gobuild/testdata/hello", Package: "."}
-	if ids := secretMounts(t, f); len(ids) != 0 {
+	if ids := secretMounts(t, ""); len(ids) != 0 {
 		t.Errorf("no NetrcSecret: secret mounts %q, want none", ids)
 	}
-	f.NetrcSecret = NetrcSecretID
-	ids := secretMounts(t, f)
+	ids := secretMounts(t, NetrcSecretID)
 	if len(ids) == 0 {
 		t.Fatal("NetrcSecret set: no secret mount in the compile graph")
 	}
