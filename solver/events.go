@@ -32,6 +32,8 @@ type Event struct {
 	Vertex *client.Vertex
 	// Statuses, Logs and Warnings are the update's progress counters,
 	// log output and warnings about the vertex, in BuildKit's order.
+	// These values are BuildKit's own, shared with the WithProgress
+	// display: read them, do not change them.
 	Statuses []*client.VertexStatus
 	Logs     []*client.VertexLog
 	Warnings []*client.VertexWarning
