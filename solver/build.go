@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -72,6 +73,15 @@ type buildOptions struct {
 	sbomGenerator string
 	// partSink receives the build's OCI layout tar (a fleet's parts).
 	partSink func() (io.WriteCloser, error)
+	// events receives the progress as Events (WithProgressEvents);
+	// vertices, set for each BuildKit build, says whose vertices are whose.
+	events   func(Event)
+	vertices *vertexTargets
+	// logger gets crossllb's own messages (WithLogger); never nil.
+	logger *slog.Logger
+	// fleetPart: this build is one node's part of a fleet build, whose
+	// plan the fleet logs.
+	fleetPart bool
 }
 
 // BuildOption configures Build.
@@ -263,8 +273,13 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		return nil, fmt.Errorf("progress: %w", err)
 	}
 	var res *Result
+	events := newEventQueue(o.events)
+	defer events.finish(ctx) // on every return: no event after Build returns
+	if events != nil {
+		o.vertices = newVertexTargets(targets)
+	}
 	steps := newStepLogs()
-	shown := steps.tee(ch)
+	shown := steps.tee(events.tee(c.addr, o.vertices, ch))
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		var err error
@@ -288,6 +303,7 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 	if err != nil {
 		return nil, steps.explain(err)
 	}
+	o.logOutputs(ctx, res)
 	if o.metadataFile != "" {
 		if err := res.WriteMetadataFile(o.metadataFile); err != nil {
 			return nil, err
@@ -328,7 +344,7 @@ func prepare(targets []ocispec.Platform, fn TargetFunc, opts []BuildOption) (*bu
 
 func newBuildOptions(opts []BuildOption) (*buildOptions, error) {
 	o := &buildOptions{locals: map[string]fsutil.FS{}, progressMode: progressui.QuietMode, progressOut: io.Discard,
-		emulation: EmulationAllow, attestationsInIndex: true}
+		emulation: EmulationAllow, attestationsInIndex: true, logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -425,6 +441,13 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 		return nil, fmt.Errorf("buildkitd at %s reports no worker platforms", c.addr)
 	}
 	build := workers[0].Platforms[0]
+	var plan Plan
+	for _, t := range targets {
+		plan = append(plan, Assignment{Target: t, Node: c.addr, Build: build, Native: platforms.Format(t) == platforms.Format(build)})
+	}
+	if !o.fleetPart {
+		o.logPlan(ctx, plan)
+	}
 
 	var stagedOuts []*staged
 	defer func() {
@@ -451,47 +474,21 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 
 	var emulated []EmulatedStep
 	var verified []VerifiedBinary
+	// graphErr is phase 1's error: nothing was solved, and BuildKit would
+	// return it prefixed "failed to solve", flattened to its message.
+	var graphErr error
 	buildFunc := func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
 		// Phase 1: every target's graph, before anything is solved, so that
-		// the emulation guard can refuse the whole build up front.
-		defs := make([]*llb.Definition, len(targets))
-		imgs := make([]ocispec.Image, len(targets))
-		steps := make([][]EmulatedStep, len(targets))
-		eg, ectx := errgroup.WithContext(ctx)
-		for i, p := range targets {
-			eg.Go(func() error {
-				st, img, err := fn(ectx, Target{Platform: p, Build: build, Resolver: gw})
-				if err != nil {
-					return flatten(fmt.Errorf("building %s: %w", ids[i], err))
-				}
-				mopts := []llb.ConstraintsOpt{llb.Platform(p)}
-				if o.noCache {
-					mopts = append(mopts, llb.IgnoreCache)
-				}
-				if defs[i], err = st.Marshal(ectx, mopts...); err != nil {
-					return flatten(fmt.Errorf("building %s: %w", ids[i], err))
-				}
-				if err := checkDefinitionSize(ids[i], defs[i]); err != nil {
-					return err
-				}
-				imgs[i] = img
-				steps[i], err = emulatedSteps(defs[i], p, build)
-				return err
-			})
+		// the whole build can be refused up front. Its errors are returned
+		// as they are, not as BuildKit's "failed to solve" (see graphErr).
+		g, err := o.graphs(ctx, targets, ids, fn, build, gw, workers)
+		if err != nil {
+			graphErr = err
+			return nil, flatten(err)
 		}
-		if err := eg.Wait(); err != nil {
-			return nil, err
-		}
-		emulated = slices.Concat(steps...)
-		if err := runnable(emulated, workers); err != nil {
-			return nil, err
-		}
-		if o.emulation == EmulationForbid {
-			if bad := forbiddenSteps(emulated); len(bad) > 0 {
-				return nil, fmt.Errorf("%d step(s) would run under emulation on %s, and the emulation policy is forbid (run them on the build platform: llb.WithBuildTools does so for the runtime stage's users and packages; or mark them as meant to be emulated: llb.Emulated(option) for a runtime option, solver.AllowEmulation() for an llb.State.Run):\n  %s",
-					len(bad), platforms.Format(build), strings.Join(bad, "\n  "))
-			}
-		}
+		defs, imgs := g.defs, g.imgs
+		emulated = g.emulated
+		o.logEmulated(ctx, c.addr, emulated)
 		if o.emulation == EmulationWarn {
 			for _, s := range emulated {
 				_ = gw.Warn(ctx, s.Digest, "runs under emulation: "+s.String(), gwclient.WarnOpts{})
@@ -533,6 +530,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 			return nil, err
 		}
 		verified = slices.Concat(checks...)
+		o.logVerified(ctx, c.addr, verified)
 
 		res := gwclient.NewResult()
 		if o.sbomGenerator != "" {
@@ -565,6 +563,9 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 			// context's own error to test with errors.Is.
 			return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
 		}
+		if graphErr != nil {
+			return nil, graphErr
+		}
 		return nil, explainPushError(err, o.outputs)
 	}
 
@@ -582,10 +583,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 	}
 	stagedOuts = nil
 
-	res := &Result{BuildPlatform: build, ExporterResponse: resp.ExporterResponse, Emulated: emulated, Verified: verified}
-	for _, t := range targets {
-		res.Plan = append(res.Plan, Assignment{Target: t, Node: c.addr, Build: build, Native: platforms.Format(t) == platforms.Format(build)})
-	}
+	res := &Result{BuildPlatform: build, ExporterResponse: resp.ExporterResponse, Emulated: emulated, Verified: verified, Plan: plan}
 	if len(o.outputs) > 0 || o.partSink != nil {
 		if res.Index, res.ImageName, err = parseExporterResponse(resp.ExporterResponse); err != nil {
 			return nil, err

@@ -40,6 +40,16 @@
 // WithSecrets serves secrets (SecretFile, SecretEnv) to the steps that
 // mount them (llb.AddSecret): they reach no layer, cache key or record.
 //
+// WithProgress shows BuildKit's progress display; WithProgressEvents hands
+// a program the same progress as typed Events, each vertex with the target
+// platforms whose graphs hold it (and, in a fleet, the node building it).
+// WithLogger sends crossllb's own messages (the plan, each emulated step,
+// each verified binary, each output written) to a log/slog Logger.
+//
+// Errors found before anything is solved (a TargetFunc's, a graph that
+// does not marshal, a local no WithLocal provides, the emulation guard)
+// are returned as they are, not as a BuildKit solve error.
+//
 // The Result carries the index descriptor and each platform's manifest and
 // config descriptors, read back from what was written; WriteMetadataFile
 // writes them in buildx's --metadata-file shape.

@@ -3,6 +3,7 @@ package solver_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	bk "github.com/moby/buildkit/client/llb"
@@ -126,6 +127,43 @@ func ExampleWithSecrets() {
 	}
 	_, err = c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/amd64")}, fn,
 		solver.WithSecrets(solver.SecretEnv("token", "API_TOKEN")), // or solver.SecretFile("token", "token.txt")
+		solver.WithOutput(solver.OCITar("app.tar")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+}
+
+// A CI runner that reports each step per target platform, from typed
+// events rather than parsed rawjson, beside the usual display, and logs
+// crossllb's own decisions (plan, emulated steps, outputs) as JSON.
+func ExampleWithProgressEvents() {
+	ctx := context.Background()
+	c, err := solver.Connect(ctx, "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer c.Close()
+	targets, _ := platforms.ParseList("linux/amd64,linux/arm64")
+	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
+		st := bk.Scratch().File(bk.Mkfile("/target", 0o644, []byte(platforms.Format(t.Platform))), bk.Platform(t.Platform))
+		return st, ocispec.Image{Platform: t.Platform}, nil
+	}
+	report := func(e solver.Event) {
+		if e.Vertex == nil || e.Vertex.Started == nil || e.Vertex.Completed == nil {
+			return
+		}
+		var on []string
+		for _, p := range e.Targets {
+			on = append(on, platforms.Format(p))
+		}
+		took := e.Vertex.Completed.Sub(*e.Vertex.Started)
+		fmt.Printf("%s %v %s cached=%v shared=%v\n", e.Vertex.Name, on, took, e.Vertex.Cached, e.Shared())
+	}
+	_, err = c.Build(ctx, targets, fn,
+		solver.WithProgressEvents(report),
+		solver.WithProgress("auto", os.Stderr),
+		solver.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil))),
 		solver.WithOutput(solver.OCITar("app.tar")))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -73,6 +73,7 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 		return nil, err
 	}
 	plan := schedule(targets, nodes)
+	o.logPlan(ctx, plan)
 	byAddr := map[string]*Client{}
 	for _, c := range f.nodes {
 		byAddr[c.addr] = c
@@ -89,6 +90,8 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 		return nil, fmt.Errorf("progress: %w", err)
 	}
 	statuses := make(chan *client.SolveStatus)
+	events := newEventQueue(o.events)
+	defer events.finish(ctx) // on every return: no event after Build returns
 	steps := newStepLogs()
 	shown := steps.tee(statuses)
 	var relays sync.WaitGroup
@@ -118,11 +121,19 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 				if err != nil {
 					return err
 				}
+				po.fleetPart = true
+				if events != nil {
+					po.vertices = newVertexTargets(targets[i : i+1]) // this node's build's
+				}
 				ch := make(chan *client.SolveStatus)
+				// The events carry the node's own digests (those of the
+				// target's definition) and its address; the display gets
+				// digests of the relay's.
+				tagged := events.tee(a.Node, po.vertices, ch)
 				relays.Add(1)
 				go func() {
 					defer relays.Done()
-					relay(a.Node+" "+ids[i], ch, statuses)
+					relay(a.Node+" "+ids[i], tagged, statuses)
 				}()
 				res, err := byAddr[a.Node].build(ctx, targets[i:i+1], ids[i:i+1], fn, po, ch)
 				if err == nil {
@@ -141,6 +152,7 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 				next, ok := reschedule(a, nodes, dead, plan)
 				if ok {
 					plan[i] = next
+					o.logRetry(ctx, a, next.Node, err)
 				}
 				mu.Unlock()
 				if !ok {
@@ -176,6 +188,7 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 			return nil, err
 		}
 	}
+	o.logOutputs(ctx, res)
 	if o.metadataFile != "" {
 		if err := res.WriteMetadataFile(o.metadataFile); err != nil {
 			return nil, err

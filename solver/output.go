@@ -63,10 +63,13 @@ type RegistryOption func(*Output)
 // Insecure allows plain HTTP (and unverified TLS) for this registry.
 func Insecure() RegistryOption { return func(o *Output) { o.Insecure = true } }
 
-// Registry pushes the image index to name (a reference with a tag, such as
-// "127.0.0.1:5000/hello:latest"). Credentials come from the Docker config
-// file (~/.docker/config.json, or $DOCKER_CONFIG) through BuildKit's auth
-// provider.
+// Registry pushes the image index to name, a reference with a tag, such as
+// "127.0.0.1:5000/hello:v1". A name without a tag is refused (by
+// WithOutput and Validate) rather than pushed as :latest: say
+// "hello:latest" to mean it. (ParseOutput, reading buildx's flag syntax,
+// keeps buildx's default and adds the :latest itself.) Credentials come
+// from the Docker config file (~/.docker/config.json, or $DOCKER_CONFIG)
+// through BuildKit's auth provider.
 func Registry(name string, opts ...RegistryOption) Output {
 	o := Output{Kind: KindRegistry, Name: name}
 	for _, opt := range opts {
@@ -136,7 +139,13 @@ func (o Output) Validate() error {
 		if o.Name == "" {
 			return fmt.Errorf("output %s: missing name: say which image to push, e.g. name=registry.example.com/app:v1", o)
 		}
-		return checkName(o)
+		if err := checkName(o); err != nil {
+			return err
+		}
+		if !hasTag(o.Name) {
+			return fmt.Errorf("output %s: name %q has no tag: add one, e.g. %s:v1 (a push is not tagged latest by default)", o, o.Name, o.Name)
+		}
+		return nil
 	case "":
 		return fmt.Errorf("output: no type: use solver.OCITar, solver.OCIDir or solver.Registry")
 	}
@@ -155,6 +164,34 @@ func checkName(o Output) error {
 		return fmt.Errorf("output %s: name %q has a digest: a push names a tag (the digest is known only after the build; it is in the result and the metadata file): drop the @sha256:... part", o, o.Name)
 	}
 	return nil
+}
+
+// hasTag reports whether name, a valid reference, has a tag.
+func hasTag(name string) bool {
+	named, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return false
+	}
+	_, ok := named.(reference.Tagged)
+	return ok
+}
+
+// withDefaultTag is name with ":latest" added when it is a valid
+// reference with neither tag nor digest: buildx pushes name=REPO as
+// REPO:latest, and so does ParseOutput, with the tag written out. Any
+// other name is returned as it is (Validate says what is wrong with it).
+func withDefaultTag(name string) string {
+	named, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return name
+	}
+	if _, ok := named.(reference.Tagged); ok {
+		return name
+	}
+	if _, ok := named.(reference.Digested); ok {
+		return name
+	}
+	return name + ":latest"
 }
 
 // layoutNames are the index.json annotations that name an OCI layout's
@@ -178,7 +215,8 @@ func layoutNames(name string) map[string]string {
 //	type=oci,dest=app.tar               an OCI layout tar file
 //	type=oci,dest=app,tar=false         an OCI layout directory
 //	  [,name=REF]                       the image's name in index.json
-//	type=image,name=REF,push=true       a registry push (also type=registry,name=REF)
+//	type=image,name=REF,push=true       a registry push (also type=registry,name=REF);
+//	                                    REF without a tag is REF:latest, as in buildx
 //	  [,registry.insecure=true]         plain HTTP / unverified TLS
 //
 // Keys it does not know are an error, not silently ignored.
@@ -240,6 +278,7 @@ func ParseOutput(s string) (Output, error) {
 		if o.Insecure, err = boolKey("registry.insecure", false); err != nil {
 			return Output{}, err
 		}
+		o.Name = withDefaultTag(o.Name)
 	case "":
 		return Output{}, fmt.Errorf("output %q: missing type: use type=oci or type=image", s)
 	default:

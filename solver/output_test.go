@@ -25,6 +25,9 @@ func TestParseOutput(t *testing.T) {
 		{"type=oci,dest=-", Output{Kind: KindOCITar, Dest: StdoutDest}},
 		{" type=image , name=reg.example.com/app:v1 , push=true ", Output{Kind: KindRegistry, Name: "reg.example.com/app:v1"}},
 		{"type=registry,name=127.0.0.1:5000/app:v1,registry.insecure=true", Output{Kind: KindRegistry, Name: "127.0.0.1:5000/app:v1", Insecure: true}},
+		// buildx's default tag, written out.
+		{"type=image,name=127.0.0.1:5000/app,push=true", Output{Kind: KindRegistry, Name: "127.0.0.1:5000/app:latest"}},
+		{"type=registry,name=app", Output{Kind: KindRegistry, Name: "app:latest"}},
 	} {
 		got, err := ParseOutput(tc.in)
 		if err != nil {
@@ -110,5 +113,22 @@ func TestOutputValidate(t *testing.T) {
 	}
 	if err := Registry("127.0.0.1:5000/a:b", Insecure()).Validate(); err != nil {
 		t.Errorf("valid registry output: %v", err)
+	}
+}
+
+// Registry's name needs a tag: an untagged one is refused, naming it and
+// saying to add one, rather than pushed as :latest.
+func TestRegistryNeedsATag(t *testing.T) {
+	for _, name := range []string{"127.0.0.1:5000/app", "app", "registry.example.com/team/app"} {
+		err := WithOutput(Registry(name))(&buildOptions{})
+		if err == nil || !strings.Contains(err.Error(), `name "`+name+`" has no tag`) || !strings.Contains(err.Error(), name+":v1") {
+			t.Errorf("Registry(%q): %v, want a refusal naming it and saying to add :TAG", name, err)
+		}
+	}
+	if err := Registry("127.0.0.1:5000/app:latest").Validate(); err != nil {
+		t.Errorf("an explicit :latest: %v", err)
+	}
+	if err := Registry("127.0.0.1:5000/app@sha256:" + strings.Repeat("a", 64)).Validate(); err == nil || !strings.Contains(err.Error(), "has a digest") {
+		t.Errorf("a digest: %v", err)
 	}
 }

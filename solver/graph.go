@@ -1,0 +1,104 @@
+package solver
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/crossllb/crossllb/platforms"
+)
+
+// graphs is a build's phase 1: every target's graph, marshalled and
+// checked before anything is solved.
+type graphs struct {
+	defs     []*llb.Definition
+	imgs     []ocispec.Image
+	emulated []EmulatedStep
+}
+
+// graphs calls fn for every target (concurrently), marshals each graph and
+// checks them all, so that a build that cannot succeed is refused whole,
+// up front: a graph too large to send, a local source no WithLocal
+// provides, a step for a platform the daemon cannot run, and (with
+// EmulationForbid) an emulated step not marked as meant to be.
+func (o *buildOptions) graphs(ctx context.Context, targets []ocispec.Platform, ids []string, fn TargetFunc, build ocispec.Platform, resolver llb.ImageMetaResolver, workers []Worker) (*graphs, error) {
+	g := &graphs{defs: make([]*llb.Definition, len(targets)), imgs: make([]ocispec.Image, len(targets))}
+	steps := make([][]EmulatedStep, len(targets))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, p := range targets {
+		eg.Go(func() error {
+			st, img, err := fn(ectx, Target{Platform: p, Build: build, Resolver: resolver})
+			if err != nil {
+				return fmt.Errorf("building %s: %w", ids[i], err)
+			}
+			mopts := []llb.ConstraintsOpt{llb.Platform(p)}
+			if o.noCache {
+				mopts = append(mopts, llb.IgnoreCache)
+			}
+			def, err := st.Marshal(ectx, mopts...)
+			if err != nil {
+				return fmt.Errorf("building %s: %w", ids[i], err)
+			}
+			if err := checkDefinitionSize(ids[i], def); err != nil {
+				return err
+			}
+			if err := checkLocals(ids[i], def, o.locals); err != nil {
+				return err
+			}
+			g.defs[i], g.imgs[i] = def, img
+			o.vertices.add(i, def)
+			steps[i], err = emulatedSteps(def, p, build)
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	g.emulated = slices.Concat(steps...)
+	if err := runnable(g.emulated, workers); err != nil {
+		return nil, err
+	}
+	if o.emulation == EmulationForbid {
+		if bad := forbiddenSteps(g.emulated); len(bad) > 0 {
+			return nil, fmt.Errorf("%d step(s) would run under emulation on %s, and the emulation policy is forbid (run them on the build platform: llb.WithBuildTools does so for the runtime stage's users and packages; or mark them as meant to be emulated: llb.Emulated(option) for a runtime option, solver.AllowEmulation() for an llb.State.Run):\n  %s",
+				len(bad), platforms.Format(build), strings.Join(bad, "\n  "))
+		}
+	}
+	return g, nil
+}
+
+// localScheme is the identifier prefix of a local source op (llb.Local).
+const localScheme = "local://"
+
+// checkLocals refuses a graph that reads a local source (llb.Local(name))
+// that no WithLocal provides: the daemon would fail it only once the
+// source is solved, with "no local sources enabled" or the like.
+func checkLocals[V any](id string, def *llb.Definition, given map[string]V) error {
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			return fmt.Errorf("building %s: decoding the definition: %w", id, err)
+		}
+		name, ok := strings.CutPrefix(op.GetSource().GetIdentifier(), localScheme)
+		if !ok {
+			continue
+		}
+		if _, ok := given[name]; ok {
+			continue
+		}
+		have := "this build has none"
+		if len(given) > 0 {
+			have = fmt.Sprintf("this build has %q", slices.Sorted(maps.Keys(given)))
+		}
+		return fmt.Errorf("building %s: the graph reads the local %q (llb.Local(%q)), and no option provides it (%s): pass solver.WithLocal(%q, DIR) to Build",
+			id, name, name, have, name)
+	}
+	return nil
+}
