@@ -250,9 +250,10 @@ EOF
 	log "buildkitd started: $(worker_platforms)"
 }
 
-# image_in_registry REPO TAG
+# image_in_registry REPO TAG: whether the mirror has it (a 404 is a no,
+# not an error to print).
 image_in_registry() {
-	curl -fsS -o /dev/null \
+	curl -fs -o /dev/null \
 		-H 'Accept: application/vnd.oci.image.index.v1+json' \
 		-H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
 		"http://$REGISTRY_ADDR/v2/$1/manifests/$2"
