@@ -154,8 +154,8 @@ func sendContext(ctx context.Context, addr, dir string, want int) (*contextMemor
 		}
 	}()
 	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
-		count := bk.Image("debian:bookworm-slim", bk.Platform(t.Build)).
-			Run(bk.Args([]string{"sh", "-c", fmt.Sprintf("test $(find /ctx -type f | wc -l) -eq %d", want)}), bk.Platform(t.Build), bk.IgnoreCache,
+		count := bk.Image("debian:bookworm-slim", bk.Platform(t.BuildPlatform)).
+			Run(bk.Args([]string{"sh", "-c", fmt.Sprintf("test $(find /ctx -type f | wc -l) -eq %d", want)}), bk.Platform(t.BuildPlatform), bk.IgnoreCache,
 				bk.AddMount("/ctx", bk.Local("context", bk.LocalUniqueID("crossllb-bench-100k")), bk.Readonly))
 		return count.Root(), ocispec.Image{}, nil
 	}

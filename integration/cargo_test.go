@@ -332,7 +332,7 @@ func TestCProgramThreePlatforms(t *testing.T) {
 	tag := fmt.Sprintf("%s/crossllb-test/c-hello:%d", registryAddr(t), time.Now().UnixNano())
 	var log bytes.Buffer
 	res, err := c.Build(ctx, targets, func(ctx context.Context, tg solver.Target) (bk.State, ocispec.Image, error) {
-		builder, err := llb.ResolveBase(ctx, tg.Resolver, "debian:bookworm-slim", tg.Build)
+		builder, err := llb.ResolveBase(ctx, tg.Resolver, "debian:bookworm-slim", tg.BuildPlatform)
 		if err != nil {
 			return bk.State{}, ocispec.Image{}, err
 		}

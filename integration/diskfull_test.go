@@ -110,7 +110,7 @@ func TestDaemonRootDiskFull(t *testing.T) {
 	})
 	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
 		st := bk.Scratch().File(bk.Copy(bk.Local("context"), "/fill", "/fill")).
-			Run(bk.Args([]string{"/fill", "/big"}), bk.IgnoreCache, bk.Platform(t.Build), bk.WithCustomName("fill the disk")).Root()
+			Run(bk.Args([]string{"/fill", "/big"}), bk.IgnoreCache, bk.Platform(t.BuildPlatform), bk.WithCustomName("fill the disk")).Root()
 		return st, ocispec.Image{}, nil
 	}
 	dir := t.TempDir()

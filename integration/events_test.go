@@ -71,9 +71,9 @@ func targetList(ps []ocispec.Platform) string {
 func sharedAndOwn(debian, nonce string) solver.TargetFunc {
 	return func(ctx context.Context, tg solver.Target) (bk.State, ocispec.Image, error) {
 		id := platforms.Format(tg.Platform)
-		shared := bk.Image(debian, bk.Platform(tg.Build)).
-			Run(bk.Shlexf("sh -c 'echo shared-%s; echo %s > /shared'", nonce, nonce), bk.WithCustomName("shared step "+nonce), bk.Platform(tg.Build)).Root()
-		own := shared.Run(bk.Shlexf("sh -c 'echo own-%s-%s; echo %s > /own'", id, nonce, id), bk.WithCustomName("own step "+id+" "+nonce), bk.Platform(tg.Build)).Root()
+		shared := bk.Image(debian, bk.Platform(tg.BuildPlatform)).
+			Run(bk.Shlexf("sh -c 'echo shared-%s; echo %s > /shared'", nonce, nonce), bk.WithCustomName("shared step "+nonce), bk.Platform(tg.BuildPlatform)).Root()
+		own := shared.Run(bk.Shlexf("sh -c 'echo own-%s-%s; echo %s > /own'", id, nonce, id), bk.WithCustomName("own step "+id+" "+nonce), bk.Platform(tg.BuildPlatform)).Root()
 		return bk.Scratch().File(bk.Copy(own, "/own", "/own"), bk.Platform(tg.Platform)),
 			ocispec.Image{Platform: tg.Platform, Config: ocispec.ImageConfig{Cmd: []string{"/own"}}}, nil
 	}

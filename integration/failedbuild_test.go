@@ -32,8 +32,8 @@ func TestFailedTargetLeavesNoRecordInUse(t *testing.T) {
 		if tg.Platform.Architecture == "arm64" {
 			script = "sleep 4"
 		}
-		return bk.Image("debian:bookworm-slim", bk.Platform(tg.Build)).
-			Run(bk.Args([]string{"sh", "-c", script, nonce}), bk.Platform(tg.Build)).Root(), ocispec.Image{}, nil
+		return bk.Image("debian:bookworm-slim", bk.Platform(tg.BuildPlatform)).
+			Run(bk.Args([]string{"sh", "-c", script, nonce}), bk.Platform(tg.BuildPlatform)).Root(), ocispec.Image{}, nil
 	}
 	start := time.Now()
 	_, err = c.Build(ctx, targets, fn)

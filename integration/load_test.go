@@ -61,8 +61,8 @@ func TestSixteenParallelBuilds(t *testing.T) {
 		eg.Go(func() error {
 			content := fmt.Sprintf("build %d of %s", i, t.Name())
 			fn := func(ctx context.Context, tg solver.Target) (bk.State, ocispec.Image, error) {
-				gen := bk.Image("debian:bookworm-slim", bk.Platform(tg.Build)).
-					Run(bk.Args([]string{"sh", "-c", `printf '%s %s' "$0" "$1" > /out/id`, content, platforms.Format(tg.Platform)}), bk.Platform(tg.Build)).
+				gen := bk.Image("debian:bookworm-slim", bk.Platform(tg.BuildPlatform)).
+					Run(bk.Args([]string{"sh", "-c", `printf '%s %s' "$0" "$1" > /out/id`, content, platforms.Format(tg.Platform)}), bk.Platform(tg.BuildPlatform)).
 					AddMount("/out", bk.Scratch())
 				return bk.Scratch().File(bk.Copy(gen, "/id", "/id")), ocispec.Image{}, nil
 			}
@@ -143,8 +143,8 @@ func TestHundredThousandFileContext(t *testing.T) {
 		}
 	}()
 	fn := func(ctx context.Context, tg solver.Target) (bk.State, ocispec.Image, error) {
-		count := bk.Image("debian:bookworm-slim", bk.Platform(tg.Build)).
-			Run(bk.Args([]string{"sh", "-c", "find /ctx -type f | wc -l > /out/count"}), bk.Platform(tg.Build), bk.IgnoreCache,
+		count := bk.Image("debian:bookworm-slim", bk.Platform(tg.BuildPlatform)).
+			Run(bk.Args([]string{"sh", "-c", "find /ctx -type f | wc -l > /out/count"}), bk.Platform(tg.BuildPlatform), bk.IgnoreCache,
 				bk.AddMount("/ctx", bk.Local("context", bk.LocalUniqueID("crossllb-100k")), bk.Readonly)).
 			AddMount("/out", bk.Scratch())
 		return bk.Scratch().File(bk.Copy(count, "/count", "/count")), ocispec.Image{}, nil

@@ -44,7 +44,7 @@ func helloDir(t *testing.T) string {
 	return dir
 }
 
-func build(t solver.Target) ocispec.Platform  { return t.Build }
+func build(t solver.Target) ocispec.Platform  { return t.BuildPlatform }
 func target(t solver.Target) ocispec.Platform { return t.Platform }
 
 // A recipe that compiles for the build platform while claiming arm64 (the
@@ -139,7 +139,7 @@ func TestUnrunnablePlatformIsReportedBeforeSolving(t *testing.T) {
 	ctx := testContext(t, 5*time.Minute)
 	c := connect(t, ctx)
 	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
-		builder, err := llb.ResolveBase(ctx, t.Resolver, "golang:1.26-bookworm", t.Build)
+		builder, err := llb.ResolveBase(ctx, t.Resolver, "golang:1.26-bookworm", t.BuildPlatform)
 		if err != nil {
 			return bk.State{}, ocispec.Image{}, err
 		}

@@ -26,7 +26,7 @@ import (
 // image (glibc 2.36), at /usr/local/bin/app.
 func glibcFloorTarget(artifact string, all []platforms.Toolchain) solver.TargetFunc {
 	return func(ctx context.Context, tg solver.Target) (bk.State, ocispec.Image, error) {
-		builder, err := llb.ResolveBase(ctx, tg.Resolver, "debian:trixie-slim", tg.Build)
+		builder, err := llb.ResolveBase(ctx, tg.Resolver, "debian:trixie-slim", tg.BuildPlatform)
 		if err != nil {
 			return bk.State{}, ocispec.Image{}, err
 		}

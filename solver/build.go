@@ -32,9 +32,10 @@ import (
 type Target struct {
 	// Platform is the target platform of this image manifest.
 	Platform ocispec.Platform
-	// Build is the daemon's native platform: run compile steps there
-	// (llb.Platform(t.Build)) so that nothing compiles under emulation.
-	Build ocispec.Platform
+	// BuildPlatform is the daemon's native platform: run compile steps
+	// there (llb.Platform(t.BuildPlatform)) so that nothing compiles under
+	// emulation. (Result.BuildPlatform names the same platform.)
+	BuildPlatform ocispec.Platform
 	// Resolver resolves image configs through the daemon (registry mirrors
 	// and credentials apply).
 	Resolver llb.ImageMetaResolver

@@ -15,7 +15,7 @@
 //
 // Build takes the target platforms and a TargetFunc that returns each
 // target's graph and image config. The function is told the daemon's native
-// platform (Target.Build): compile steps belong there, so that nothing
+// platform (Target.BuildPlatform): compile steps belong there, so that nothing
 // compiles under emulation; package github.com/crossllb/crossllb/llb builds
 // such graphs.
 //

@@ -55,8 +55,8 @@ func run(ctx context.Context, dest string) error {
 	}
 	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
 		// Runs natively on the build platform, for every target.
-		gen := bk.Image("debian:bookworm-slim", bk.Platform(t.Build)).
-			Run(bk.Shlexf("sh -c 'echo built for %s > /out/target'", platforms.Format(t.Platform)), bk.Platform(t.Build)).
+		gen := bk.Image("debian:bookworm-slim", bk.Platform(t.BuildPlatform)).
+			Run(bk.Shlexf("sh -c 'echo built for %s > /out/target'", platforms.Format(t.Platform)), bk.Platform(t.BuildPlatform)).
 			AddMount("/out", bk.Scratch())
 		// The runtime stage is the target's.
 		rootfs := bk.Scratch().Platform(t.Platform).File(bk.Copy(gen, "/target", "/target"), bk.Platform(t.Platform))
@@ -119,9 +119,9 @@ func ExampleWithSecrets() {
 	}
 	defer c.Close()
 	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
-		st := bk.Image("debian:bookworm-slim", bk.Platform(t.Build)).
+		st := bk.Image("debian:bookworm-slim", bk.Platform(t.BuildPlatform)).
 			Run(bk.Args([]string{"sh", "-c", "sha256sum < /run/secrets/token > /out/token.sha256"}),
-				bk.AddSecret("/run/secrets/token", bk.SecretID("token")), bk.Platform(t.Build)).
+				bk.AddSecret("/run/secrets/token", bk.SecretID("token")), bk.Platform(t.BuildPlatform)).
 			AddMount("/out", bk.Scratch())
 		return st, ocispec.Image{}, nil
 	}

@@ -34,7 +34,7 @@ func (o *buildOptions) graphs(ctx context.Context, targets []ocispec.Platform, i
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, p := range targets {
 		eg.Go(func() error {
-			st, img, err := fn(ectx, Target{Platform: p, Build: build, Resolver: resolver})
+			st, img, err := fn(ectx, Target{Platform: p, BuildPlatform: build, Resolver: resolver})
 			if err != nil {
 				return fmt.Errorf("building %s: %w", ids[i], err)
 			}

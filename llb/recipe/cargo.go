@@ -193,7 +193,7 @@ func (p *cargoPlan) target(created time.Time) solver.TargetFunc {
 		if builderRef == "" {
 			builderRef = llb.DefaultCargoBuilder
 		}
-		builder, err := llb.ResolveBase(ctx, t.Resolver, builderRef, t.Build)
+		builder, err := llb.ResolveBase(ctx, t.Resolver, builderRef, t.BuildPlatform)
 		if err != nil {
 			return bk.State{}, ocispec.Image{}, fmt.Errorf("BuilderImage: %w", err)
 		}

@@ -197,7 +197,7 @@ func (p *goPlan) target(created time.Time) solver.TargetFunc {
 		if builderRef == "" {
 			builderRef = DefaultGoBuilder
 		}
-		builder, err := llb.ResolveBase(ctx, t.Resolver, builderRef, t.Build)
+		builder, err := llb.ResolveBase(ctx, t.Resolver, builderRef, t.BuildPlatform)
 		if err != nil {
 			return bk.State{}, ocispec.Image{}, fmt.Errorf("BuilderImage: %w", err)
 		}

@@ -148,7 +148,7 @@ func (im *Image) bases(ctx context.Context, t solver.Target) (llb.Base, []llb.Ru
 	if im.EmulatedSteps {
 		return base, steps, nil
 	}
-	tools, err := llb.ResolveBase(ctx, t.Resolver, im.RuntimeImage, t.Build)
+	tools, err := llb.ResolveBase(ctx, t.Resolver, im.RuntimeImage, t.BuildPlatform)
 	if err != nil {
 		return llb.Base{}, nil, fmt.Errorf("RuntimeImage for the build platform (the runtime steps run there; EmulatedSteps runs them on the target): %w", err)
 	}

@@ -41,7 +41,7 @@ type recorder struct {
 func (r *recorder) Build(ctx context.Context, targets []ocispec.Platform, fn solver.TargetFunc, opts ...solver.BuildOption) (*solver.Result, error) {
 	r.defs, r.configs, r.opts = map[string]*bk.Definition{}, map[string]ocispec.Image{}, len(opts)
 	for _, p := range targets {
-		st, img, err := fn(ctx, solver.Target{Platform: p, Build: platforms.MustParse("linux/amd64"), Resolver: anyImage{}})
+		st, img, err := fn(ctx, solver.Target{Platform: p, BuildPlatform: platforms.MustParse("linux/amd64"), Resolver: anyImage{}})
 		if err != nil {
 			return nil, err
 		}

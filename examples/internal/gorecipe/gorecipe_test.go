@@ -45,7 +45,7 @@ func secretMounts(t *testing.T, netrc string, args ...string) []string {
 		t.Fatal(err)
 	}
 	build := platforms.MustParse("linux/amd64")
-	st, _, err := fn(t.Context(), solver.Target{Platform: platforms.MustParse("linux/arm64"), Build: build, Resolver: anyImage{}})
+	st, _, err := fn(t.Context(), solver.Target{Platform: platforms.MustParse("linux/arm64"), BuildPlatform: build, Resolver: anyImage{}})
 	if err != nil {
 		t.Fatal(err)
 	}
