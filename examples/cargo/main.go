@@ -147,8 +147,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		CacheNamespace:      f.cacheNS,
 	}
 	// The OCI labels the hand-written Dockerfiles set: the same as the
-	// annotations.
-	labels := maps.Clone(c.recipe.Annotations)
+	// annotations, with the recipe's own (created, title).
+	labels := llb.OCIAnnotations{Created: &created, Title: f.bin}.Map()
+	maps.Copy(labels, c.recipe.Annotations)
 	maps.Copy(labels, c.Labels)
 	c.recipe.Labels = labels
 	if err := c.recipe.Check(); err != nil {
