@@ -31,7 +31,7 @@ func helloTarget(builderFor func(solver.Target) ocispec.Platform, toolchainFor f
 		tc.Platform = t.Platform
 		src := bk.Local("context", bk.LocalUniqueID("crossllb-rails-hello"))
 		st := llb.GoImage(src, builder, llb.Scratch(t.Platform), tc, llb.ImageSpec{},
-			[]llb.GoOption{llb.WithOutputName("hello"), llb.WithCacheNamespace("example.com/hello")})
+			llb.WithOutputName("hello"), llb.WithCacheNamespace("example.com/hello"))
 		return st.Runtime, st.Config, nil
 	}
 }
@@ -148,7 +148,7 @@ func TestUnrunnablePlatformIsReportedBeforeSolving(t *testing.T) {
 			return bk.State{}, ocispec.Image{}, err
 		}
 		st := llb.GoImage(bk.Local("context", bk.LocalUniqueID("crossllb-rails-hello")), builder, llb.Scratch(t.Platform), tc,
-			llb.ImageSpec{}, []llb.GoOption{llb.WithOutputName("hello")}, llb.WithRunOnArtifacts("/usr/local/bin/hello"))
+			llb.ImageSpec{}, llb.WithOutputName("hello"), llb.WithRunOnArtifacts("/usr/local/bin/hello"))
 		return st.Runtime, st.Config, nil
 	}
 	_, err := c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/mips64le")}, fn, solver.WithLocal("context", helloDir(t)))

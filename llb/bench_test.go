@@ -35,7 +35,7 @@ func BenchmarkGoImageMarshal(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					st := GoImage(testSource(), builder, testRuntime(p), tc, ImageSpec{}, []GoOption{WithPackage("./cmd/app")})
+					st := GoImage(testSource(), builder, testRuntime(p), tc, ImageSpec{}, WithPackage("./cmd/app"))
 					if _, err := st.Runtime.Marshal(ctx); err != nil {
 						b.Fatal(err)
 					}

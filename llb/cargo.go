@@ -168,8 +168,8 @@ func checkBinName(bin string) error {
 const CargoBinaryDir = "/usr/local/bin"
 
 // CargoImage builds one target's image of a Rust program: [CargoCompile]
-// on builder (the build platform) for tc's target; [RuntimeStage](runtime,
-// ...) with rtOpts' steps (such as [WithAptInstall] and [WithSystemUser])
+// on builder (the build platform) for tc's target with the [CargoOption]s
+// of opts; [RuntimeStage](runtime, ...) with the [RuntimeOption]s' steps (such as [WithAptInstall] and [WithSystemUser])
 // run on the base first, beside the compile, then the binary copied in at
 // CargoBinaryDir/<bin> with mode 0755, owned by 0:0, then any
 // [WithRunOnArtifacts] steps; and [ImageConfig](runtime, spec) with the
@@ -178,15 +178,19 @@ const CargoBinaryDir = "/usr/local/bin"
 // runtime.Platform must be tc.Platform: a mismatch, an invalid spec or an
 // invalid option makes Runtime fail at Marshal with an error naming the
 // target.
-func CargoImage(src bk.State, builder, runtime Base, bin string, tc platforms.Toolchain, all []platforms.Toolchain, spec ImageSpec, cargoOpts []CargoOption, rtOpts ...RuntimeOption) Stages {
+func CargoImage(src bk.State, builder, runtime Base, bin string, tc platforms.Toolchain, all []platforms.Toolchain, spec ImageSpec, opts ...ImageOption) Stages {
 	target := formatPlatform(tc.Platform)
-	compile := CargoCompile(src, builder, bin, tc, all, cargoOpts...)
+	split := splitImageOptions(opts)
+	rtOpts := split.rtOpts
+	compile := CargoCompile(src, builder, bin, tc, all, split.cargoOpts...)
 	dest := CargoBinaryDir + "/" + bin
 	if spec.Entrypoint == nil {
 		spec.Entrypoint = []string{dest}
 	}
 	st := Stages{Compile: compile, Config: ImageConfig(runtime, spec)}
-	switch {
+	switch err := split.foreign("CargoImage"); {
+	case err != nil:
+		st.Runtime = failed(fmt.Errorf("image for %s: %w", target, err))
 	case !samePlatform(runtime.Platform, tc.Platform):
 		st.Runtime = failed(fmt.Errorf("image for %s: runtime base image %q is for %s, but the toolchain targets %s",
 			target, runtime.Ref, formatPlatform(runtime.Platform), target))

@@ -321,7 +321,7 @@ func TestCargoImage(t *testing.T) {
 	tc := all[2]
 	u := SystemUser{Name: "trow", Dirs: []string{"/data/layers", "/data/scratch", "/certs"}}
 	st := CargoImage(testSource(), testDebianBuilder(), testRuntime(tc.Platform), "hello", tc, all,
-		ImageSpec{User: u.ConfigUser()}, nil, WithAptInstall("ca-certificates"), WithSystemUser(u))
+		ImageSpec{User: u.ConfigUser()}, WithAptInstall("ca-certificates"), WithSystemUser(u))
 	if !slices.Equal(st.Config.Config.Entrypoint, []string{"/usr/local/bin/hello"}) || st.Config.Config.User != "333333:333333" {
 		t.Errorf("entrypoint %q user %q", st.Config.Config.Entrypoint, st.Config.Config.User)
 	}
@@ -353,7 +353,7 @@ func TestCargoImage(t *testing.T) {
 		t.Error("the binary's copy is not on top of the useradd step")
 	}
 
-	st = CargoImage(testSource(), testDebianBuilder(), testRuntime(all[1].Platform), "hello", tc, all, ImageSpec{}, nil)
+	st = CargoImage(testSource(), testDebianBuilder(), testRuntime(all[1].Platform), "hello", tc, all, ImageSpec{})
 	if err := marshalErr(t, st.Runtime); !strings.Contains(err.Error(), "linux/arm64") || !strings.Contains(err.Error(), "linux/arm/v7") {
 		t.Errorf("error %q", err)
 	}

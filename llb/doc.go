@@ -43,7 +43,7 @@
 //		tc, err := platforms.ToolchainFor(target)
 //		st := llb.GoImage(src, builder, runtime, tc,
 //			llb.ImageSpec{ExposedPorts: []string{"8080"}, User: app.ConfigUser()},
-//			[]llb.GoOption{llb.WithPackage("./cmd/server"), llb.WithLDFlags("-s -w")},
+//			llb.WithPackage("./cmd/server"), llb.WithLDFlags("-s -w"),
 //			llb.WithBuildTools(tools), llb.WithSystemUser(app))
 //		def, err := st.Runtime.Marshal(ctx) // errors surface here
 //		// solve def, export st.Config as the target's image config

@@ -67,9 +67,9 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		st := llb.GoImage(src, builder, runtime, tc, llb.ImageSpec{},
-			[]llb.GoOption{llb.WithPackage("./cmd/server")},
-			llb.WithRun("useradd", "--system", "app"))
+		app := llb.SystemUser{Name: "app"}
+		st := llb.GoImage(src, builder, runtime, tc, llb.ImageSpec{User: app.ConfigUser()},
+			llb.WithPackage("./cmd/server"), llb.WithSystemUser(app))
 
 		def, err := st.Runtime.Marshal(ctx)
 		if err != nil {

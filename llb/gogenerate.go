@@ -67,7 +67,7 @@ func (f failingRunOption) SetRunOption(ei *bk.ExecInfo) {
 // once per build.
 //
 //	src = llb.GoGenerate(src, builder, []string{"go", "generate", "./..."}, goOpts...)
-//	st := llb.GoImage(src, builder, runtime, tc, spec, goOpts)
+//	st := llb.GoImage(src, builder, runtime, tc, spec, llb.WithPackage("./cmd/app"))
 //
 // An empty command, an invalid option or a builder without platform makes
 // the returned state fail at Marshal.

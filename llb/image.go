@@ -26,8 +26,9 @@ type Stages struct {
 }
 
 // GoImage builds one target's image of a Go program: [GoCompile] on
-// builder (the build platform) for tc's target; [RuntimeStage](runtime,
-// ...) with rtOpts' steps run on the base first, then the binary copied in
+// builder (the build platform) for tc's target with the [GoOption]s of
+// opts; [RuntimeStage](runtime, ...) with the [RuntimeOption]s' steps run
+// on the base first, then the binary copied in
 // at [GoBinaryPath] with mode 0755, owned by 0:0, then any
 // [WithRunOnArtifacts] steps; and [ImageConfig](runtime, spec) with the
 // entrypoint set to that path unless spec sets one.
@@ -40,10 +41,15 @@ type Stages struct {
 // runtime.Platform must be tc.Platform: a mismatch, an invalid spec (see
 // [ImageSpec.Validate]) or an invalid option makes Runtime fail at Marshal
 // with an error naming the target.
-func GoImage(src bk.State, builder, runtime Base, tc platforms.Toolchain, spec ImageSpec, goOpts []GoOption, rtOpts ...RuntimeOption) Stages {
+func GoImage(src bk.State, builder, runtime Base, tc platforms.Toolchain, spec ImageSpec, opts ...ImageOption) Stages {
 	target := formatPlatform(tc.Platform)
+	split := splitImageOptions(opts)
+	goOpts, rtOpts := split.goOpts, split.rtOpts
 	compile := GoCompile(src, builder, tc, goOpts...)
 	name, nameErr := GoBinaryName(goOpts...)
+	if err := split.foreign("GoImage"); err != nil {
+		nameErr = err
+	}
 	dest := GoBinaryPath(tc.Platform, name)
 	if spec.Entrypoint == nil {
 		spec.Entrypoint = GoEntrypoint(tc.Platform, name)

@@ -15,7 +15,14 @@ import (
 
 func goImage(t *testing.T, target ocispec.Platform, runtime Base, spec ImageSpec, goOpts []GoOption, rtOpts ...RuntimeOption) Stages {
 	t.Helper()
-	return GoImage(testSource(), testBuilder(), runtime, toolchain(t, target), spec, goOpts, rtOpts...)
+	opts := make([]ImageOption, 0, len(goOpts)+len(rtOpts))
+	for _, o := range goOpts {
+		opts = append(opts, o)
+	}
+	for _, o := range rtOpts {
+		opts = append(opts, o)
+	}
+	return GoImage(testSource(), testBuilder(), runtime, toolchain(t, target), spec, opts...)
 }
 
 // runtimeOps returns the ops of st.Runtime that are not part of

@@ -48,7 +48,7 @@ func TestNativeRuntimeStageRunsNothingForTheTarget(t *testing.T) {
 		target := platforms.Format(tc.Platform)
 		t.Run(target, func(t *testing.T) {
 			st := CargoImage(testSource(), testDebianBuilder(), testRuntime(tc.Platform), "trow", tc, all,
-				ImageSpec{User: trowUser().ConfigUser()}, nil,
+				ImageSpec{User: trowUser().ConfigUser()},
 				WithBuildTools(testRuntime(build)), WithAptInstall("libssl3", "ca-certificates"), WithSystemUser(trowUser()))
 			g := marshal(t, st.Runtime)
 			for _, d := range g.order {

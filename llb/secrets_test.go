@@ -46,8 +46,8 @@ func TestGoCompileNetrcSecret(t *testing.T) {
 func TestPresetsAskForNoEntitlementsOrSecrets(t *testing.T) {
 	all := allToolchains(t)
 	tc := all[1]
-	stages := GoImage(testSource(), testBuilder(), testRuntime(tc.Platform), tc, ImageSpec{}, nil)
-	cargo := CargoImage(testSource(), testDebianBuilder(), testRuntime(tc.Platform), "hello", tc, all, ImageSpec{}, nil, WithAptInstall("ca-certificates"))
+	stages := GoImage(testSource(), testBuilder(), testRuntime(tc.Platform), tc, ImageSpec{})
+	cargo := CargoImage(testSource(), testDebianBuilder(), testRuntime(tc.Platform), "hello", tc, all, ImageSpec{}, WithAptInstall("ca-certificates"))
 	for name, g := range map[string]*graph{
 		"GoImage compile": marshal(t, stages.Compile),
 		"GoImage runtime": marshal(t, stages.Runtime),

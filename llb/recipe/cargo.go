@@ -207,7 +207,14 @@ func (p *cargoPlan) target(created time.Time) solver.TargetFunc {
 			return bk.State{}, ocispec.Image{}, err
 		}
 		src := localSource(CargoLocal, p.contextID, p.contextID)
-		st := llb.CargoImage(src, builder, base, c.Bin, tc, p.all, c.spec(created), p.opts, rtOpts...)
+		opts := make([]llb.ImageOption, 0, len(p.opts)+len(rtOpts))
+		for _, o := range p.opts {
+			opts = append(opts, o)
+		}
+		for _, o := range rtOpts {
+			opts = append(opts, o)
+		}
+		st := llb.CargoImage(src, builder, base, c.Bin, tc, p.all, c.spec(created), opts...)
 		return st.Runtime, st.Config, nil
 	}
 }
