@@ -16,7 +16,7 @@ import (
 
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/client/llb"
+	bk "github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
@@ -33,19 +33,19 @@ type Target struct {
 	// Platform is the target platform of this image manifest.
 	Platform ocispec.Platform
 	// BuildPlatform is the daemon's native platform: run compile steps
-	// there (llb.Platform(t.BuildPlatform)) so that nothing compiles under
+	// there (bk.Platform(t.BuildPlatform)) so that nothing compiles under
 	// emulation. (Result.BuildPlatform names the same platform.)
 	BuildPlatform ocispec.Platform
 	// Resolver resolves image configs through the daemon (registry mirrors
 	// and credentials apply).
-	Resolver llb.ImageMetaResolver
+	Resolver bk.ImageMetaResolver
 }
 
 // TargetFunc returns the graph of one target's image (its root filesystem)
 // and its image config. Build calls it once per target, concurrently, inside
 // one BuildKit build. Ops without an explicit platform default to the
 // target's.
-type TargetFunc func(ctx context.Context, t Target) (llb.State, ocispec.Image, error)
+type TargetFunc func(ctx context.Context, t Target) (bk.State, ocispec.Image, error)
 
 type buildOptions struct {
 	outputs             []Output
@@ -102,7 +102,7 @@ func WithOutput(outs ...Output) BuildOption {
 	}
 }
 
-// WithLocal makes the directory dir available to graphs as llb.Local(name).
+// WithLocal makes the directory dir available to graphs as bk.Local(name).
 // dir must be a directory, and not / or the home directory (they are far
 // too large to send as a build context). Paths matching the patterns of
 // dir's .dockerignore (Docker's semantics) and of LocalExclude are left
@@ -721,13 +721,13 @@ const maxDefinitionSize = 16 << 20
 
 // checkDefinitionSize refuses a definition gRPC would refuse to send, with
 // what to do about it.
-func checkDefinitionSize(id string, def *llb.Definition) error {
+func checkDefinitionSize(id string, def *bk.Definition) error {
 	n := 0
 	for _, dt := range def.Def {
 		n += len(dt)
 	}
 	if n > maxDefinitionSize-64<<10 {
-		return fmt.Errorf("building %s: the LLB definition is %.1f MiB, more than the %d MiB one message to buildkitd may carry: put large files in the build context (llb.Local) or an image, not inline in the graph (llb.Mkfile)",
+		return fmt.Errorf("building %s: the LLB definition is %.1f MiB, more than the %d MiB one message to buildkitd may carry: put large files in the build context (bk.Local) or an image, not inline in the graph (bk.Mkfile)",
 			id, float64(n)/(1<<20), maxDefinitionSize>>20)
 	}
 	return nil

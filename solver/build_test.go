@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moby/buildkit/client/llb"
+	bk "github.com/moby/buildkit/client/llb"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
 )
@@ -126,8 +126,8 @@ func TestMetadataFileApartFromOutputs(t *testing.T) {
 // with no connection is enough to see the errors.
 func TestBuildRejectsBadRequestsBeforeSolving(t *testing.T) {
 	c := &Client{addr: "unix:///nonexistent"}
-	fn := func(context.Context, Target) (llb.State, ocispec.Image, error) {
-		return llb.State{}, ocispec.Image{}, errors.New("must not be called")
+	fn := func(context.Context, Target) (bk.State, ocispec.Image, error) {
+		return bk.State{}, ocispec.Image{}, errors.New("must not be called")
 	}
 	two := t.TempDir()
 	for _, tc := range []struct {

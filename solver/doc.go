@@ -38,7 +38,7 @@
 // floor. A build asks the daemon for no entitlement (no host network, no
 // privileged steps) and shares only the locals given with WithLocal.
 // WithSecrets serves secrets (SecretFile, SecretEnv) to the steps that
-// mount them (llb.AddSecret): they reach no layer, cache key or record.
+// mount them (bk.AddSecret): they reach no layer, cache key or record.
 //
 // WithProgress shows BuildKit's progress display; WithProgressEvents hands
 // a program the same progress as typed Events, each vertex with the target

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/moby/buildkit/client/llb"
+	bk "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -31,11 +31,11 @@ const (
 // descEmulationAllowed is the op description key AllowEmulation sets.
 const descEmulationAllowed = "crossllb.emulation"
 
-// AllowEmulation marks a step (pass it to llb.State.Run) as meant to run
+// AllowEmulation marks a step (pass it to bk.State.Run) as meant to run
 // under emulation, such as useradd or mkdir in a runtime stage, so that
 // EmulationForbid lets it through. It is still reported.
-func AllowEmulation() llb.ConstraintsOpt {
-	return llb.WithDescription(map[string]string{descEmulationAllowed: "allowed"})
+func AllowEmulation() bk.ConstraintsOpt {
+	return bk.WithDescription(map[string]string{descEmulationAllowed: "allowed"})
 }
 
 // EmulatedStep is an exec step that runs under emulation.
@@ -72,7 +72,7 @@ func oneLine(s string) string {
 }
 
 // emulatedSteps lists the exec ops of def whose platform is not native.
-func emulatedSteps(def *llb.Definition, target, native ocispec.Platform) ([]EmulatedStep, error) {
+func emulatedSteps(def *bk.Definition, target, native ocispec.Platform) ([]EmulatedStep, error) {
 	var out []EmulatedStep
 	for _, dt := range def.Def {
 		var op pb.Op

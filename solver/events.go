@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/client/llb"
+	bk "github.com/moby/buildkit/client/llb"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -82,10 +82,10 @@ func newVertexTargets(targets []ocispec.Platform) *vertexTargets {
 }
 
 // add records that the graph of targets[i], def, holds each of its ops. A
-// step solved with llb.IgnoreCache while the same step is already being
+// step solved with bk.IgnoreCache while the same step is already being
 // solved with the cache gets another digest, derived from its own
 // (BuildKit's solver does so): it is recorded too.
-func (v *vertexTargets) add(i int, def *llb.Definition) {
+func (v *vertexTargets) add(i int, def *bk.Definition) {
 	if v == nil {
 		return
 	}

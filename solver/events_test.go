@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/client/llb"
+	bk "github.com/moby/buildkit/client/llb"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -22,7 +22,7 @@ import (
 func twoTargets(t *testing.T) (*vertexTargets, digest.Digest, map[string]digest.Digest) {
 	t.Helper()
 	build := platforms.MustParse("linux/amd64")
-	shared := llb.Scratch().File(llb.Mkfile("/shared", 0o644, []byte("same for all")), llb.Platform(build))
+	shared := bk.Scratch().File(bk.Mkfile("/shared", 0o644, []byte("same for all")), bk.Platform(build))
 	targets := []ocispec.Platform{build, platforms.MustParse("linux/arm64")}
 	idx := newVertexTargets(targets)
 	own := map[string]digest.Digest{}
@@ -31,8 +31,8 @@ func twoTargets(t *testing.T) (*vertexTargets, digest.Digest, map[string]digest.
 	// come out in the targets' order.
 	for i := len(targets) - 1; i >= 0; i-- {
 		p := targets[i]
-		st := shared.File(llb.Mkfile("/own", 0o644, []byte(platforms.Format(p))), llb.Platform(p))
-		def, err := st.Marshal(context.Background(), llb.Platform(p))
+		st := shared.File(bk.Mkfile("/own", 0o644, []byte(platforms.Format(p))), bk.Platform(p))
+		def, err := st.Marshal(context.Background(), bk.Platform(p))
 		if err != nil {
 			t.Fatal(err)
 		}

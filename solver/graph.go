@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/moby/buildkit/client/llb"
+	bk "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
@@ -18,7 +18,7 @@ import (
 // graphs is a build's phase 1: every target's graph, marshalled and
 // checked before anything is solved.
 type graphs struct {
-	defs     []*llb.Definition
+	defs     []*bk.Definition
 	imgs     []ocispec.Image
 	emulated []EmulatedStep
 }
@@ -28,8 +28,8 @@ type graphs struct {
 // up front: a graph too large to send, a local source no WithLocal
 // provides, a step for a platform the daemon cannot run, and (with
 // EmulationForbid) an emulated step not marked as meant to be.
-func (o *buildOptions) graphs(ctx context.Context, targets []ocispec.Platform, ids []string, fn TargetFunc, build ocispec.Platform, resolver llb.ImageMetaResolver, workers []Worker) (*graphs, error) {
-	g := &graphs{defs: make([]*llb.Definition, len(targets)), imgs: make([]ocispec.Image, len(targets))}
+func (o *buildOptions) graphs(ctx context.Context, targets []ocispec.Platform, ids []string, fn TargetFunc, build ocispec.Platform, resolver bk.ImageMetaResolver, workers []Worker) (*graphs, error) {
+	g := &graphs{defs: make([]*bk.Definition, len(targets)), imgs: make([]ocispec.Image, len(targets))}
 	steps := make([][]EmulatedStep, len(targets))
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, p := range targets {
@@ -38,9 +38,9 @@ func (o *buildOptions) graphs(ctx context.Context, targets []ocispec.Platform, i
 			if err != nil {
 				return fmt.Errorf("building %s: %w", ids[i], err)
 			}
-			mopts := []llb.ConstraintsOpt{llb.Platform(p)}
+			mopts := []bk.ConstraintsOpt{bk.Platform(p)}
 			if o.noCache {
-				mopts = append(mopts, llb.IgnoreCache)
+				mopts = append(mopts, bk.IgnoreCache)
 			}
 			def, err := st.Marshal(ectx, mopts...)
 			if err != nil {
@@ -67,20 +67,20 @@ func (o *buildOptions) graphs(ctx context.Context, targets []ocispec.Platform, i
 	}
 	if o.emulation == EmulationForbid {
 		if bad := forbiddenSteps(g.emulated); len(bad) > 0 {
-			return nil, fmt.Errorf("%d step(s) would run under emulation on %s, and the emulation policy is forbid (run them on the build platform: llb.WithBuildTools does so for the runtime stage's users and packages; or mark them as meant to be emulated: llb.Emulated(option) for a runtime option, solver.AllowEmulation() for an llb.State.Run):\n  %s",
+			return nil, fmt.Errorf("%d step(s) would run under emulation on %s, and the emulation policy is forbid (run them on the build platform: llb.WithBuildTools does so for the runtime stage's users and packages; or mark them as meant to be emulated: llb.Emulated(option) for a runtime option, solver.AllowEmulation() for an bk.State.Run):\n  %s",
 				len(bad), platforms.Format(build), strings.Join(bad, "\n  "))
 		}
 	}
 	return g, nil
 }
 
-// localScheme is the identifier prefix of a local source op (llb.Local).
+// localScheme is the identifier prefix of a local source op (bk.Local).
 const localScheme = "local://"
 
-// checkLocals refuses a graph that reads a local source (llb.Local(name))
+// checkLocals refuses a graph that reads a local source (bk.Local(name))
 // that no WithLocal provides: the daemon would fail it only once the
 // source is solved, with "no local sources enabled" or the like.
-func checkLocals[V any](id string, def *llb.Definition, given map[string]V) error {
+func checkLocals[V any](id string, def *bk.Definition, given map[string]V) error {
 	for _, dt := range def.Def {
 		var op pb.Op
 		if err := op.UnmarshalVT(dt); err != nil {
@@ -97,7 +97,7 @@ func checkLocals[V any](id string, def *llb.Definition, given map[string]V) erro
 		if len(given) > 0 {
 			have = fmt.Sprintf("this build has %q", slices.Sorted(maps.Keys(given)))
 		}
-		return fmt.Errorf("building %s: the graph reads the local %q (llb.Local(%q)), and no option provides it (%s): pass solver.WithLocal(%q, DIR) to Build",
+		return fmt.Errorf("building %s: the graph reads the local %q (bk.Local(%q)), and no option provides it (%s): pass solver.WithLocal(%q, DIR) to Build",
 			id, name, name, have, name)
 	}
 	return nil

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moby/buildkit/client/llb"
+	bk "github.com/moby/buildkit/client/llb"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
@@ -16,10 +16,10 @@ import (
 // A graph that reads a local no WithLocal gives is refused before
 // solving, naming the local and the option that provides it.
 func TestCheckLocals(t *testing.T) {
-	st := llb.Scratch().
-		File(llb.Copy(llb.Local("context"), "/", "/ctx/")).
-		File(llb.Copy(llb.Local("other"), "/", "/other/"))
-	def, err := st.Marshal(context.Background(), llb.Platform(platforms.MustParse("linux/amd64")))
+	st := bk.Scratch().
+		File(bk.Copy(bk.Local("context"), "/", "/ctx/")).
+		File(bk.Copy(bk.Local("other"), "/", "/other/"))
+	def, err := st.Marshal(context.Background(), bk.Platform(platforms.MustParse("linux/amd64")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,8 +42,8 @@ func TestCheckLocals(t *testing.T) {
 // each target's vertices for the events.
 func TestGraphsChecksLocalsAndRecordsVertices(t *testing.T) {
 	amd64, arm64 := platforms.MustParse("linux/amd64"), platforms.MustParse("linux/arm64")
-	fn := func(_ context.Context, tg Target) (llb.State, ocispec.Image, error) {
-		return llb.Scratch().File(llb.Mkfile("/p", 0o644, []byte(platforms.Format(tg.Platform)))), ocispec.Image{}, nil
+	fn := func(_ context.Context, tg Target) (bk.State, ocispec.Image, error) {
+		return bk.Scratch().File(bk.Mkfile("/p", 0o644, []byte(platforms.Format(tg.Platform)))), ocispec.Image{}, nil
 	}
 	o, err := newBuildOptions(nil)
 	if err != nil {
@@ -61,8 +61,8 @@ func TestGraphsChecksLocalsAndRecordsVertices(t *testing.T) {
 			t.Errorf("target %s's step attributed to %v", platforms.Format(p), got)
 		}
 	}
-	local := func(context.Context, Target) (llb.State, ocispec.Image, error) {
-		return llb.Scratch().File(llb.Copy(llb.Local("src"), "/", "/")), ocispec.Image{}, nil
+	local := func(context.Context, Target) (bk.State, ocispec.Image, error) {
+		return bk.Scratch().File(bk.Copy(bk.Local("src"), "/", "/")), ocispec.Image{}, nil
 	}
 	_, err = o.graphs(context.Background(), []ocispec.Platform{amd64}, []string{"linux/amd64"}, local, amd64, nil, workers)
 	if err == nil || !strings.Contains(err.Error(), `solver.WithLocal("src", DIR)`) || strings.Contains(err.Error(), "failed to solve") {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/moby/buildkit/client/llb"
+	bk "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/attestations/sbom"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -49,16 +49,16 @@ func addSBOMs(ctx context.Context, gw gwclient.Client, generator string, build o
 		if err != nil {
 			return fmt.Errorf("sbom of %s: %w", ids[i], err)
 		}
-		var opts []llb.ConstraintsOpt
+		var opts []bk.ConstraintsOpt
 		if noCache {
-			opts = append(opts, llb.IgnoreCache)
+			opts = append(opts, bk.IgnoreCache)
 		}
 		att, err := scan(ctx, ids[i], st, nil, opts...)
 		if err != nil {
 			return fmt.Errorf("sbom of %s: %w", ids[i], err)
 		}
-		solved, err := result.ConvertAttestation(&att, func(st *llb.State) (gwclient.Reference, error) {
-			def, err := st.Marshal(ctx, llb.Platform(build))
+		solved, err := result.ConvertAttestation(&att, func(st *bk.State) (gwclient.Reference, error) {
+			def, err := st.Marshal(ctx, bk.Platform(build))
 			if err != nil {
 				return nil, err
 			}

@@ -10,12 +10,12 @@ import (
 )
 
 // Secret is a value a build step can mount (BuildKit's
-// llb.AddSecret(path, llb.SecretID(id)), or llb.SecretAsEnvName) without
+// bk.AddSecret(path, bk.SecretID(id)), or bk.SecretAsEnvName) without
 // it becoming part of the image, the cache key or the build's records: the
 // daemon asks the client for it over the build's session when the step
 // runs. Make one with SecretFile or SecretEnv.
 type Secret struct {
-	// ID is what graphs name it by (llb.SecretID).
+	// ID is what graphs name it by (bk.SecretID).
 	ID string
 	// File is the client-side file holding it (SecretFile).
 	File string
