@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/distribution/reference"
+
+	"github.com/crossllb/crossllb/internal/keyvalue"
 )
 
 // CacheKind says where build cache is kept.
@@ -38,22 +39,16 @@ type Cache struct {
 	Insecure bool
 }
 
-// ParseCache reads buildx's --cache-from / --cache-to syntax:
+// ParseCache reads buildx's --cache-from / --cache-to syntax, CSV-quoted
+// as in ParseOutput:
 //
 //	type=registry,ref=REF[,mode=max][,registry.insecure=true]
 //	type=local,src=DIR            (import)
 //	type=local,dest=DIR[,mode=max] (export)
 func ParseCache(s string, export bool) (Cache, error) {
-	kv := map[string]string{}
-	for _, f := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(f), "=")
-		if !ok || k == "" {
-			return Cache{}, fmt.Errorf("cache %q: %q is not key=value", s, f)
-		}
-		if _, dup := kv[k]; dup {
-			return Cache{}, fmt.Errorf("cache %q: %s given twice", s, k)
-		}
-		kv[k] = v
+	kv, err := keyvalue.Map(s)
+	if err != nil {
+		return Cache{}, fmt.Errorf("cache %q: %w", s, err)
 	}
 	var c Cache
 	take := func(k string) string { v := kv[k]; delete(kv, k); return v }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+
+	"github.com/crossllb/crossllb/internal/keyvalue"
 )
 
 // OutputKind says where an image index goes.
@@ -82,15 +84,16 @@ func Registry(name string, opts ...RegistryOption) Output {
 func (o Output) String() string {
 	name := ""
 	if o.Name != "" {
-		name = ",name=" + o.Name
+		name = "," + keyvalue.Field("name", o.Name)
 	}
+	dest := keyvalue.Field("dest", o.Dest)
 	switch o.Kind {
 	case KindOCITar:
-		return "type=oci,dest=" + o.Dest + name
+		return "type=oci," + dest + name
 	case KindOCIDir:
-		return "type=oci,dest=" + o.Dest + ",tar=false" + name
+		return "type=oci," + dest + ",tar=false" + name
 	case KindRegistry:
-		s := "type=image,name=" + o.Name + ",push=true"
+		s := "type=image," + keyvalue.Field("name", o.Name) + ",push=true"
 		if o.Insecure {
 			s += ",registry.insecure=true"
 		}
@@ -210,7 +213,8 @@ func layoutNames(name string) map[string]string {
 }
 
 // ParseOutput parses buildx's --output syntax, comma-separated key=value
-// pairs:
+// pairs, CSV-quoted as buildx and buildctl read them (a value with a comma
+// is quoted whole: type=oci,"dest=/tmp/a,b.tar"):
 //
 //	type=oci,dest=app.tar               an OCI layout tar file
 //	type=oci,dest=app,tar=false         an OCI layout directory
@@ -224,16 +228,9 @@ func ParseOutput(s string) (Output, error) {
 	if strings.TrimSpace(s) == "" {
 		return Output{}, fmt.Errorf("output %q: empty: use type=oci,dest=PATH or type=image,name=REF,push=true", s)
 	}
-	kv := map[string]string{}
-	for _, field := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(field), "=")
-		if !ok || k == "" {
-			return Output{}, fmt.Errorf("output %q: %q is not key=value", s, field)
-		}
-		if _, dup := kv[k]; dup {
-			return Output{}, fmt.Errorf("output %q: %s given twice", s, k)
-		}
-		kv[k] = v
+	kv, err := keyvalue.Map(s)
+	if err != nil {
+		return Output{}, fmt.Errorf("output %q: %w", s, err)
 	}
 	boolKey := func(k string, def bool) (bool, error) {
 		v, ok := kv[k]

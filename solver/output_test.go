@@ -23,6 +23,8 @@ func TestParseOutput(t *testing.T) {
 		{"type=oci,dest=" + tarPath + ",name=127.0.0.1:5000/hello:v1", Output{Kind: KindOCITar, Dest: tarPath, Name: "127.0.0.1:5000/hello:v1"}},
 		{"type=oci,name=hello,tar=false,dest=" + dir + "/layout", Output{Kind: KindOCIDir, Dest: dir + "/layout", Name: "hello"}},
 		{"type=oci,dest=-", Output{Kind: KindOCITar, Dest: StdoutDest}},
+		// A path with a comma is quoted, CSV's way, as buildx reads it.
+		{`type=oci,"dest=` + dir + `/a,b.tar"`, Output{Kind: KindOCITar, Dest: dir + "/a,b.tar"}},
 		{" type=image , name=reg.example.com/app:v1 , push=true ", Output{Kind: KindRegistry, Name: "reg.example.com/app:v1"}},
 		{"type=registry,name=127.0.0.1:5000/app:v1,registry.insecure=true", Output{Kind: KindRegistry, Name: "127.0.0.1:5000/app:v1", Insecure: true}},
 		// buildx's default tag, written out.

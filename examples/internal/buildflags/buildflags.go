@@ -22,6 +22,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/crossllb/crossllb/internal/keyvalue"
 	"github.com/crossllb/crossllb/platforms"
 	"github.com/crossllb/crossllb/solver"
 )
@@ -230,9 +231,13 @@ func (c *Common) Parse() error {
 		c.CacheTo = append(c.CacheTo, cc)
 	}
 	for _, a := range c.at {
-		m, err := KeyValues("--attest", strings.Split(a, ","))
+		fields, err := keyvalue.Pairs(a)
 		if err != nil {
-			return UsageError{err}
+			return Usagef("--attest %q: %w", a, err)
+		}
+		m := map[string]string{}
+		for _, f := range fields {
+			m[f.Key] = f.Value
 		}
 		switch m["type"] {
 		case "provenance":
@@ -366,15 +371,16 @@ func (c *Common) PrintResult(w io.Writer, res *solver.Result) error {
 	return tw.Flush()
 }
 
-// KeyValues parses key=value arguments of flagName.
+// KeyValues parses key=value arguments of flagName, one pair each, not
+// comma-separated: a --label value may hold commas.
 func KeyValues(flagName string, kvs []string) (map[string]string, error) {
 	m := map[string]string{}
 	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
+		p, err := keyvalue.Cut(kv)
+		if err != nil {
 			return nil, fmt.Errorf("%s %q: want key=value", flagName, kv)
 		}
-		m[k] = v
+		m[p.Key] = p.Value
 	}
 	return m, nil
 }

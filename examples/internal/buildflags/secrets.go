@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/crossllb/crossllb/internal/keyvalue"
 	"github.com/crossllb/crossllb/solver"
 )
 
@@ -21,7 +22,8 @@ func (c *Common) HasSecret(id string) bool {
 	return slices.ContainsFunc(c.Secrets, func(s solver.Secret) bool { return s.ID == id })
 }
 
-// ParseSecret parses one --secret value, in buildx's form: id=ID with
+// ParseSecret parses one --secret value, in buildx's form (CSV-quoted, as
+// solver.ParseOutput reads --output): id=ID with
 // src=PATH (or source=PATH) for a file, env=VAR for an environment
 // variable, and an optional type=file|env. type=env without env= reads the
 // variable named by the ID; type=file without src= reads the file named
@@ -30,11 +32,12 @@ func (c *Common) HasSecret(id string) bool {
 func ParseSecret(v string) (solver.Secret, error) {
 	var s solver.Secret
 	typ := ""
-	for _, field := range strings.Split(v, ",") {
-		k, val, ok := strings.Cut(field, "=")
-		if !ok {
-			return s, fmt.Errorf("--secret %q: %q is not key=value (want id=ID,src=PATH or id=ID,env=VAR)", v, field)
-		}
+	fields, err := keyvalue.Pairs(v)
+	if err != nil {
+		return s, fmt.Errorf("--secret %q: %w (want id=ID,src=PATH or id=ID,env=VAR)", v, err)
+	}
+	for _, f := range fields {
+		k, val := f.Key, f.Value
 		switch strings.ToLower(k) {
 		case "id":
 			s.ID = val
