@@ -143,7 +143,7 @@ func Connect(ctx context.Context, addr string, opts ...ConnectOption) (*Client, 
 		tried = append(tried, DefaultSocket+": no socket")
 	}
 	if o.noEmbedded {
-		return nil, fmt.Errorf("no buildkitd found: tried BUILDKIT_HOST (unset); %s; set BUILDKIT_HOST or pass an address (run `make setup` to start one)", strings.Join(tried, "; "))
+		return nil, fmt.Errorf("no buildkitd found: tried BUILDKIT_HOST (unset); %s; start buildkitd and set BUILDKIT_HOST to its address (unix:///PATH, tcp://HOST:PORT, docker-container://NAME), or pass the address", strings.Join(tried, "; "))
 	}
 	d, err := startEmbedded(ctx, o.embedded)
 	if err != nil {
@@ -211,7 +211,7 @@ func dial(ctx context.Context, addr string, o *connectOptions) (*Client, error) 
 	}
 	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("connecting to buildkitd at %s: %w (is it running? `make setup` starts one and prints its BUILDKIT_HOST)", addr, err)
+		return nil, fmt.Errorf("connecting to buildkitd at %s: %w (is buildkitd running and listening there? start it, or set BUILDKIT_HOST to the address it listens on)", addr, err)
 	}
 	cl := &Client{bk: c, addr: addr}
 	if err := cl.checkDaemonVersion(pctx, o.minVersion); err != nil {

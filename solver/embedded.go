@@ -120,7 +120,7 @@ func buildkitVersion() string {
 func startEmbedded(ctx context.Context, cfg EmbeddedConfig) (*embeddedDaemon, error) {
 	bin, tried, err := findBuildkitd(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w (looked for %v): run `make setup`, or set EmbeddedConfig.Binary", err, tried)
+		return nil, fmt.Errorf("%w (looked for %v): put buildkitd (and buildkit-runc or runc) on PATH, or set EmbeddedConfig.Binary to its path", err, tried)
 	}
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("%s needs root for its runc worker: run as root, or start buildkitd yourself and set BUILDKIT_HOST", bin)
