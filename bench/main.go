@@ -53,7 +53,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -164,7 +164,10 @@ func parseSizes(flagName, list string, all int) ([]int, error) {
 	return ns, nil
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
+// run runs the bench: progress and build status go to stderr; the results
+// (every build's time and its ratio to crossllb's, the design targets) go
+// to stdout as well as to latest.md and latest.json.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -227,6 +230,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "bench: wrote %s and %s in %s\n", filepath.Join(c.out, "latest.md"), filepath.Join(c.out, "latest.json"), rep.Duration)
+	if _, err := io.WriteString(stdout, rep.summaryText()); err != nil {
+		return err
+	}
 	if stopped != nil {
 		return fmt.Errorf("%w (partial results written)", stopped)
 	}

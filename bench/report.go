@@ -424,6 +424,19 @@ func (r *report) markdown() string {
 	return b.String()
 }
 
+// summaryText is what the bench prints on standard output: the build
+// table, with each contender's ratio to crossllb, and the design targets.
+func (r *report) summaryText() string {
+	var b strings.Builder
+	b.WriteString("Builds (median wall time; in parentheses the contender's time over crossllb's in the same round, above 1 means crossllb is faster):\n\n")
+	b.WriteString(buildTable(r.Rows))
+	b.WriteString("\nDesign targets:\n\n| target | measured | met |\n|---|---|---|\n")
+	for _, c := range r.Checks {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Target, c.Measured, c.Met)
+	}
+	return b.String()
+}
+
 // write puts latest.md and latest.json in dir.
 func (r *report) write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -81,3 +81,20 @@ func TestParseGoBench(t *testing.T) {
 		t.Error("no error for output without results")
 	}
 }
+
+// What the bench prints on standard output carries every ratio.
+func TestSummaryTextHasRatios(t *testing.T) {
+	one := []string{"linux/amd64"}
+	r := &report{Samples: []sample{
+		{Workload: "go", Scenario: scenarioCold, Targets: one, Contender: crossllb, Round: 1, Seconds: 40},
+		{Workload: "go", Scenario: scenarioCold, Targets: one, Contender: ko, Round: 1, Seconds: 30},
+		{Workload: "go", Scenario: scenarioCold, Targets: one, Contender: dockerfile, Round: 1, Seconds: 50},
+	}}
+	r.summarize()
+	out := r.summaryText()
+	for _, frag := range []string{"(0.75x)", "(1.25x)", "40.0 s", "| target | measured | met |"} {
+		if !strings.Contains(out, frag) {
+			t.Errorf("summary lacks %q:\n%s", frag, out)
+		}
+	}
+}
