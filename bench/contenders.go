@@ -35,23 +35,26 @@ type invocation struct {
 type contender struct {
 	name   string
 	invoke func(w *workload, targets []string, cold bool) (invocation, error)
+	// progress says the build's log is BuildKit's rawjson progress, from
+	// which the bench breaks its time into phases (phases.go).
+	progress bool
 }
 
 // contenders are the cross-compiling contenders for w: the ones of the
 // cold and warm scenarios.
 func (r *runner) contenders(w *workload) []contender {
 	cs := []contender{
-		{crossllb, r.crossllb},
-		{dockerfile, r.dockerfile(w.name + "-cross")},
-		{dockerfileCache, r.dockerfile(w.name + "-cross-cachemounts")},
+		{crossllb, r.crossllb, true},
+		{dockerfile, r.dockerfile(w.name + "-cross"), true},
+		{dockerfileCache, r.dockerfile(w.name + "-cross-cachemounts"), true},
 	}
 	if w.name == "go" {
-		cs = append(cs, contender{ko, r.ko})
+		cs = append(cs, contender{ko, r.ko, false})
 	}
 	if w.name == "rust" {
 		// The Go preset has no runtime steps; the Rust one has a user,
 		// its dirs and ca-certificates: native against emulated.
-		cs = append(cs, contender{crossllbEmuRT, r.crossllbEmulatedRuntime})
+		cs = append(cs, contender{crossllbEmuRT, r.crossllbEmulatedRuntime, true})
 	}
 	return cs
 }
@@ -66,7 +69,7 @@ func (r *runner) crossllb(w *workload, targets []string, _ bool) (invocation, er
 		"--context", w.dir,
 		"--platform", strings.Join(targets, ","),
 		"--output", "type=image,name=" + r.image(w, crossllb) + ",push=true,registry.insecure=true",
-		"--progress", "plain",
+		"--progress", "rawjson",
 	}
 	switch w.name {
 	case "go":
@@ -116,7 +119,7 @@ func (r *runner) dockerfile(variant string) func(w *workload, targets []string, 
 			"--opt", "filename=" + name,
 			"--opt", "platform=" + strings.Join(targets, ","),
 			"--output", "type=image,name=" + r.image(w, contender) + ",push=true,registry.insecure=true",
-			"--progress", "plain",
+			"--progress", "rawjson",
 		}
 		switch w.name {
 		case "go":

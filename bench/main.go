@@ -27,10 +27,17 @@
 // library's own overhead (graph construction and marshalling, client heap
 // while sending a 100,000-file context).
 //
+// Each BuildKit contender writes its progress as rawjson into its build
+// log; the bench breaks every build's wall time into phases from the
+// vertices' Started/Completed times (phases.go): client start-up, context
+// transfer, base resolution, pull, dependency download, toolchain install,
+// compile, runtime stage, export, push, and idle time.
+//
 // The bench starts its own buildkitd (root and socket under
 // $CROSSLLB_CACHE/bench, the buildkitd.toml hack/setup wrote), so that
 // pruning it for cold runs never disturbs another daemon, and stops it on
-// exit. It writes latest.md and latest.json to --out.
+// exit. It writes latest.md and latest.json to --out, and prints the
+// tables on standard output.
 package main
 
 import (

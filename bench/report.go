@@ -27,6 +27,9 @@ type sample struct {
 	Load1    float64 `json:"load1"`
 	TimedOut bool    `json:"timed_out,omitempty"`
 	Error    string  `json:"error,omitempty"`
+	// Phases breaks Seconds down from BuildKit's progress (phases.go);
+	// nil for ko, which has none.
+	Phases *phases `json:"phases,omitempty"`
 }
 
 func (s sample) ok() bool { return s.Error == "" }
@@ -46,6 +49,8 @@ type row struct {
 	// lower bounds.
 	AtLeast bool   `json:"at_least,omitempty"`
 	Failed  string `json:"failed,omitempty"`
+	// Phases is the breakdown of the run nearest the median.
+	Phases *phases `json:"phases,omitempty"`
 }
 
 type check struct {
@@ -80,6 +85,22 @@ func median(xs []float64) float64 {
 	} else {
 		return (s[n/2-1] + s[n/2]) / 2
 	}
+}
+
+// nearest is the successful (or timed-out) sample whose time is nearest
+// secs, the first of equals.
+func nearest(ss []sample, secs float64) sample {
+	var best sample
+	found := false
+	for _, s := range ss {
+		if !s.ok() && !s.TimedOut {
+			continue
+		}
+		if !found || math.Abs(s.Seconds-secs) < math.Abs(best.Seconds-secs) {
+			best, found = s, true
+		}
+	}
+	return best
 }
 
 type groupKey struct{ workload, scenario, targets string }
@@ -136,6 +157,7 @@ func summarize(samples []sample) []row {
 		rw.Runs = len(times)
 		if len(times) > 0 {
 			rw.Median = median(times)
+			rw.Phases = nearest(ss, rw.Median).Phases
 		}
 		if len(ratios) > 0 {
 			rw.Ratio = median(ratios)
@@ -401,6 +423,13 @@ func (r *report) markdown() string {
 	for _, c := range r.Checks {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Target, c.Measured, c.Met)
 	}
+	if t := phaseTable(r.Rows); t != "" {
+		b.WriteString("\n## Phases\n\n")
+		b.WriteString("Where the wall time of the run nearest the median went, from BuildKit's progress (vertex Started/Completed, `--progress rawjson`). " +
+			"Each instant counts once, for the first busy phase in the order compile, deps, toolchain, runtime, pull, push, export, context, resolve, other: the columns add up to the wall time. " +
+			"ko runs no BuildKit and shows its total only. The busy time of each phase, overlaps included, is in latest.json.\n\n")
+		b.WriteString(t)
+	}
 	if t := coldWarmTable(r.Rows); t != "" {
 		b.WriteString("\n## Cold vs warm\n\n")
 		b.WriteString(t)
@@ -433,6 +462,10 @@ func (r *report) summaryText() string {
 	b.WriteString("\nDesign targets:\n\n| target | measured | met |\n|---|---|---|\n")
 	for _, c := range r.Checks {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Target, c.Measured, c.Met)
+	}
+	if t := phaseTable(r.Rows); t != "" {
+		b.WriteString("\nPhases (seconds of wall time, each instant counted once):\n\n")
+		b.WriteString(t)
 	}
 	return b.String()
 }
