@@ -36,12 +36,14 @@
 // The bench starts its own buildkitd (root and socket under
 // $CROSSLLB_CACHE/bench, the buildkitd.toml hack/setup wrote), so that
 // pruning it for cold runs never disturbs another daemon, and stops it on
-// exit. It writes latest.md and latest.json to --out, and prints the
+// exit. It writes latest.md, latest.json and a chart, latest.svg, to
+// --out, and prints the
 // tables on standard output.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -79,6 +81,7 @@ type config struct {
 	emulated                   []string // foreign targets built under QEMU
 	emulatedTimeout            time.Duration
 	overhead                   bool
+	redraw                     bool
 	benchtime                  string
 	koVersion, craneVersion    string
 	args                       []string
@@ -92,7 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.repo, "repo", ".", "the crossllb checkout (its examples are the crossllb contender)")
 	fs.StringVar(&c.cache, "cache", os.Getenv("CROSSLLB_CACHE"), "hack/setup's cache directory (default $CROSSLLB_CACHE)")
 	fs.StringVar(&c.registry, "registry", os.Getenv("CROSSLLB_REGISTRY"), "the local registry every contender pushes to (default $CROSSLLB_REGISTRY)")
-	fs.StringVar(&c.out, "out", filepath.Join("bench", "results"), "directory for latest.md and latest.json")
+	fs.StringVar(&c.out, "out", filepath.Join("bench", "results"), "directory for latest.md, latest.json and latest.svg")
 	fs.IntVar(&c.runs, "runs", 3, "runs of each warm scenario (no-op, one-file change); the median is reported")
 	fs.IntVar(&c.coldRuns, "cold-runs", 3, "runs of each cold scenario; the median is reported")
 	fs.StringVar(&targets, "platforms", "linux/amd64,linux/arm64,linux/arm/v7", "targets, comma-separated; warm scenarios build them all")
@@ -103,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&emulated, "emulated", "linux/arm64,linux/arm/v7", "foreign targets to build under QEMU, one at a time (empty: skip)")
 	fs.DurationVar(&c.emulatedTimeout, "emulated-timeout", 20*time.Minute, "bound on each emulated build")
 	fs.BoolVar(&c.overhead, "overhead", true, "measure the library's overhead (go test -bench, 100,000-file context)")
+	fs.BoolVar(&c.redraw, "redraw", false, "build nothing: draw latest.svg again from --out's latest.json")
 	fs.StringVar(&c.benchtime, "benchtime", "1s", "go test -benchtime for the graph benchmark")
 	fs.StringVar(&c.koVersion, "ko-version", "v0.19.1", "ko version, built from the module proxy")
 	fs.StringVar(&c.craneVersion, "crane-version", "v0.22.1", "go-containerregistry version whose cmd/crane is the Go workload")
@@ -112,7 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q: every input is a flag", fs.Arg(0))
 	}
-	if c.cache == "" || c.registry == "" {
+	if !c.redraw && (c.cache == "" || c.registry == "") {
 		return nil, errors.New("CROSSLLB_CACHE and CROSSLLB_REGISTRY are not set: run `make setup` and source .setup.env, or pass --cache and --registry")
 	}
 	if c.runs < 1 || c.coldRuns < 1 {
@@ -179,6 +183,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if c.redraw {
+		return redraw(c.out)
+	}
 	started := time.Now()
 	tools, err := prepareTools(ctx, c, stderr)
 	if err != nil {
@@ -236,7 +243,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := rep.write(c.out); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "bench: wrote %s and %s in %s\n", filepath.Join(c.out, "latest.md"), filepath.Join(c.out, "latest.json"), rep.Duration)
+	fmt.Fprintf(stderr, "bench: wrote %s, latest.json and latest.svg in %s\n", filepath.Join(c.out, "latest.md"), rep.Duration)
 	if _, err := io.WriteString(stdout, rep.summaryText()); err != nil {
 		return err
 	}
@@ -247,4 +254,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d builds failed (see the Notes of %s and the logs in %s)", n, filepath.Join(c.out, "latest.md"), r.logs)
 	}
 	return nil
+}
+
+// redraw writes dir's latest.svg from its latest.json.
+func redraw(dir string) error {
+	dt, err := os.ReadFile(filepath.Join(dir, "latest.json"))
+	if err != nil {
+		return err
+	}
+	var rep report
+	if err := json.Unmarshal(dt, &rep); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, "latest.json"), err)
+	}
+	svg := chartSVG(&rep)
+	if svg == "" {
+		return fmt.Errorf("%s: no scenario with a crossllb build to draw", filepath.Join(dir, "latest.json"))
+	}
+	return os.WriteFile(filepath.Join(dir, "latest.svg"), []byte(svg), 0o644)
 }

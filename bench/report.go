@@ -470,7 +470,7 @@ func (r *report) summaryText() string {
 	return b.String()
 }
 
-// write puts latest.md and latest.json in dir.
+// write puts latest.md, latest.json and latest.svg (chart.go) in dir.
 func (r *report) write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -481,6 +481,11 @@ func (r *report) write(dir string) error {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "latest.json"), append(dt, '\n'), 0o644); err != nil {
 		return err
+	}
+	if svg := chartSVG(r); svg != "" {
+		if err := os.WriteFile(filepath.Join(dir, "latest.svg"), []byte(svg), 0o644); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(filepath.Join(dir, "latest.md"), []byte(r.markdown()), 0o644)
 }
