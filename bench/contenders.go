@@ -48,7 +48,7 @@ func (r *runner) contenders(w *workload) []contender {
 		{dockerfile, r.dockerfile(w.name + "-cross"), true},
 		{dockerfileCache, r.dockerfile(w.name + "-cross-cachemounts"), true},
 	}
-	if w.name == "go" {
+	if w.lang == "go" {
 		cs = append(cs, contender{ko, r.ko, false})
 	}
 	if w.name == "rust" {
@@ -71,13 +71,16 @@ func (r *runner) crossllb(w *workload, targets []string, _ bool) (invocation, er
 		"--output", "type=image,name=" + r.image(w, crossllb) + ",push=true,registry.insecure=true",
 		"--progress", "rawjson",
 	}
-	switch w.name {
+	var tool string
+	switch w.lang {
 	case "go":
-		return invocation{args: append([]string{r.tools.gobuild, "--package", "./cmd/crane", "--runtime-image", "debian:bookworm-slim"}, common...)}, nil
+		tool = r.tools.gobuild
 	case "rust":
-		return invocation{args: append([]string{r.tools.cargo, "--bin", "hello"}, common...)}, nil
+		tool = r.tools.cargo
+	default:
+		return invocation{}, fmt.Errorf("crossllb: no preset for workload %q", w.name)
 	}
-	return invocation{}, fmt.Errorf("crossllb: no preset for workload %q", w.name)
+	return invocation{args: append(append([]string{tool}, w.crossllb...), common...)}, nil
 }
 
 // crossllbEmulatedRuntime is crossllb with --runtime-steps emulated.
@@ -121,11 +124,8 @@ func (r *runner) dockerfile(variant string) func(w *workload, targets []string, 
 			"--output", "type=image,name=" + r.image(w, contender) + ",push=true,registry.insecure=true",
 			"--progress", "rawjson",
 		}
-		switch w.name {
-		case "go":
-			args = append(args, "--opt", "build-arg:PACKAGE=./cmd/crane", "--opt", "build-arg:BIN=crane")
-		case "rust":
-			args = append(args, "--opt", "build-arg:BIN=hello")
+		for _, kv := range w.buildArgs {
+			args = append(args, "--opt", "build-arg:"+kv)
 		}
 		return invocation{args: args}, nil
 	}
@@ -134,7 +134,7 @@ func (r *runner) dockerfile(variant string) func(w *workload, targets []string, 
 // ko builds with a GOCACHE of its own under $CROSSLLB_CACHE/bench, emptied
 // before a cold build.
 func (r *runner) ko(w *workload, targets []string, cold bool) (invocation, error) {
-	if w.name != "go" {
+	if w.lang != "go" {
 		return invocation{}, fmt.Errorf("ko builds Go only, not workload %q", w.name)
 	}
 	inv := invocation{

@@ -6,9 +6,12 @@
 //	make bench-quick  # the Go workload, one run, linux/amd64 only: minutes
 //
 // Workloads: go-containerregistry's cmd/crane, fetched through the Go
-// module proxy and vendored (no step downloads modules), and the Rust hello
+// module proxy and vendored (no step downloads modules); the Rust hello
 // crate of examples/cargo (small: it measures overhead and the toolchain
-// install, not compile speed).
+// install, not compile speed); and the bench's Rust service,
+// bench/testdata/rust-service (hyper, tokio, rustls, ring, openssl, clap,
+// serde: 60+ crates from Debian's librust-*-dev sources, offline, ring's C
+// and assembly compiled by each target's cross gcc through the cc crate).
 //
 // Contenders, same source, same targets, same buildkitd, every image pushed
 // to the local registry ($CROSSLLB_REGISTRY) under a repository of its own:
@@ -16,7 +19,7 @@
 //   - crossllb: the gobuild and cargo presets (examples/gobuild, examples/cargo);
 //   - dockerfile: BuildKit's Dockerfile frontend through buildctl, with the
 //     hand-written cross-compile Dockerfiles next to this file
-//     (Dockerfile.go-cross, Dockerfile.rust-cross);
+//     (Dockerfile.go-cross, Dockerfile.rust-cross, Dockerfile.rust-service-cross);
 //   - dockerfile+cache: the same with cache mounts (Dockerfile.*-cachemounts);
 //   - emulated: the Dockerfile without --platform=$BUILDPLATFORM, everything
 //     under QEMU, one foreign target at a time, one run, time-bounded;
@@ -102,7 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&sizes, "cold-sizes", "1,2,3", "cold scenarios of the Go workload build the first N targets, for each N (all targets are always built cold)")
 	fs.StringVar(&rustSizes, "rust-cold-sizes", "3", "--cold-sizes for the Rust workload")
 	fs.DurationVar(&c.slowWarm, "slow-warm", 2*time.Minute, "a contender whose first no-op or one-file-change run takes longer runs that scenario once")
-	fs.StringVar(&workloads, "workloads", "rust,go", "workloads, comma-separated, run in this order: rust (examples/cargo's hello; small, so a broken setup shows early), go (crane)")
+	fs.StringVar(&workloads, "workloads", "rust,rust-service,go", "workloads, comma-separated, run in this order: rust (examples/cargo's hello; small, so a broken setup shows early), rust-service (bench/testdata/rust-service, 60+ crates, C through cc), go (crane)")
 	fs.StringVar(&emulated, "emulated", "linux/arm64,linux/arm/v7", "foreign targets to build under QEMU, one at a time (empty: skip)")
 	fs.DurationVar(&c.emulatedTimeout, "emulated-timeout", 20*time.Minute, "bound on each emulated build")
 	fs.BoolVar(&c.overhead, "overhead", true, "measure the library's overhead (go test -bench, 100,000-file context)")
@@ -130,8 +133,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.targets = append(c.targets, platforms.Format(p))
 	}
 	for _, w := range strings.Split(workloads, ",") {
-		if w != "go" && w != "rust" {
-			return nil, fmt.Errorf("--workloads %q: unknown workload %q (want go, rust)", workloads, w)
+		if w != "go" && w != "rust" && w != "rust-service" {
+			return nil, fmt.Errorf("--workloads %q: unknown workload %q (want go, rust, rust-service)", workloads, w)
 		}
 		c.workloads = append(c.workloads, w)
 	}
@@ -142,7 +145,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			return nil, err
 		}
 	}
-	if slices.Contains(c.workloads, "rust") {
+	if slices.Contains(c.workloads, "rust") || slices.Contains(c.workloads, "rust-service") {
 		if c.rustColdSizes, err = parseSizes("--rust-cold-sizes", rustSizes, len(c.targets)); err != nil {
 			return nil, err
 		}

@@ -45,7 +45,7 @@ func (r *runner) workload(ctx context.Context, w *workload) error {
 	cs := r.contenders(w)
 	all := len(r.cfg.targets)
 	sizes := r.cfg.coldSizes
-	if w.name == "rust" {
+	if w.lang == "rust" {
 		sizes = r.cfg.rustColdSizes
 	}
 	if !slices.Contains(sizes, all) {
