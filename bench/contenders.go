@@ -16,7 +16,10 @@ const (
 	crossllb = "crossllb"
 	// crossllbEmuRT is crossllb with its runtime steps (user, dirs, apt)
 	// run on the target under QEMU, as before llb.WithBuildTools.
-	crossllbEmuRT   = "crossllb-emulated-runtime"
+	crossllbEmuRT = "crossllb-emulated-runtime"
+	// crossllbBase is crossllb built from --baseline, an earlier
+	// checkout: before and after a change, in one run.
+	crossllbBase    = "crossllb-baseline"
 	dockerfile      = "dockerfile"
 	dockerfileCache = "dockerfile+cache"
 	emulated        = "emulated"
@@ -47,6 +50,9 @@ func (r *runner) contenders(w *workload) []contender {
 		{crossllb, r.crossllb, true},
 		{dockerfile, r.dockerfile(w.name + "-cross"), true},
 		{dockerfileCache, r.dockerfile(w.name + "-cross-cachemounts"), true},
+	}
+	if r.tools.baselineCargo != "" {
+		cs = append(cs, contender{crossllbBase, r.crossllbBaseline, true})
 	}
 	if w.lang == "go" {
 		cs = append(cs, contender{ko, r.ko, false})
@@ -81,6 +87,26 @@ func (r *runner) crossllb(w *workload, targets []string, _ bool) (invocation, er
 		return invocation{}, fmt.Errorf("crossllb: no preset for workload %q", w.name)
 	}
 	return invocation{args: append(append([]string{tool}, w.crossllb...), common...)}, nil
+}
+
+// crossllbBaseline is crossllb with the presets of --baseline.
+func (r *runner) crossllbBaseline(w *workload, targets []string, cold bool) (invocation, error) {
+	inv, err := r.crossllb(w, targets, cold)
+	if err != nil {
+		return inv, err
+	}
+	switch inv.args[0] {
+	case r.tools.gobuild:
+		inv.args[0] = r.tools.baselineGobuild
+	case r.tools.cargo:
+		inv.args[0] = r.tools.baselineCargo
+	}
+	for i, a := range inv.args {
+		if strings.HasPrefix(a, "type=image,name=") {
+			inv.args[i] = "type=image,name=" + r.image(w, crossllbBase) + ",push=true,registry.insecure=true"
+		}
+	}
+	return inv, nil
 }
 
 // crossllbEmulatedRuntime is crossllb with --runtime-steps emulated.

@@ -85,6 +85,7 @@ type config struct {
 	emulatedTimeout            time.Duration
 	overhead                   bool
 	redraw                     bool
+	baseline                   string
 	benchtime                  string
 	koVersion, craneVersion    string
 	args                       []string
@@ -109,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&emulated, "emulated", "linux/arm64,linux/arm/v7", "foreign targets to build under QEMU, one at a time (empty: skip)")
 	fs.DurationVar(&c.emulatedTimeout, "emulated-timeout", 20*time.Minute, "bound on each emulated build")
 	fs.BoolVar(&c.overhead, "overhead", true, "measure the library's overhead (go test -bench, 100,000-file context)")
+	fs.StringVar(&c.baseline, "baseline", "", "another crossllb checkout (an earlier commit, say from `git worktree add`): its presets are the contender crossllb-baseline, before and after a change in one run")
 	fs.BoolVar(&c.redraw, "redraw", false, "build nothing: draw latest.svg again from --out's latest.json")
 	fs.StringVar(&c.benchtime, "benchtime", "1s", "go test -benchtime for the graph benchmark")
 	fs.StringVar(&c.koVersion, "ko-version", "v0.19.1", "ko version, built from the module proxy")
@@ -161,6 +163,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.repo, err = filepath.Abs(c.repo); err != nil {
 		return nil, err
+	}
+	if c.baseline != "" {
+		if c.baseline, err = filepath.Abs(c.baseline); err != nil {
+			return nil, err
+		}
 	}
 	return &c, nil
 }

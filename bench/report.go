@@ -291,7 +291,7 @@ func shortTargets(ts []string) string {
 	return strings.Join(s, ", ")
 }
 
-var contenderOrder = []string{crossllb, crossllbEmuRT, dockerfile, dockerfileCache, ko, emulated}
+var contenderOrder = []string{crossllb, crossllbBase, crossllbEmuRT, dockerfile, dockerfileCache, ko, emulated}
 
 // cell renders one contender's result: "12.3 s (1.05x)".
 func cell(rw row) string {
