@@ -48,7 +48,13 @@ func (r *runner) workload(ctx context.Context, w *workload) error {
 	if w.lang == "rust" {
 		sizes = r.cfg.rustColdSizes
 	}
-	if !slices.Contains(sizes, all) {
+	cold, warm := slices.Contains(r.cfg.scenarios, "cold"), slices.Contains(r.cfg.scenarios, "warm")
+	switch {
+	case !cold && !warm:
+		sizes = nil
+	case !cold:
+		sizes = []int{all} // the warm scenarios start from it
+	case !slices.Contains(sizes, all):
 		sizes = append(slices.Clone(sizes), all) // the warm scenarios start from it
 	}
 	skipped := false
@@ -65,7 +71,7 @@ func (r *runner) workload(ctx context.Context, w *workload) error {
 				if _, err := r.measure(ctx, w, c, scenarioCold, targets, round, true, 0); err != nil {
 					return err
 				}
-				if n == all && round == r.cfg.coldRuns {
+				if warm && n == all && round == r.cfg.coldRuns {
 					if err := r.warm(ctx, w, c); err != nil {
 						return err
 					}
@@ -75,6 +81,9 @@ func (r *runner) workload(ctx context.Context, w *workload) error {
 	}
 	if skipped {
 		r.notes = append(r.notes, fmt.Sprintf("%s: %s is measured cold only with all %d targets (its warm scenarios start from that build); with fewer targets it would repeat the dockerfile contender with empty cache mounts", w.title, dockerfileCache, all))
+	}
+	if !slices.Contains(r.cfg.scenarios, "emulated") {
+		return nil
 	}
 	return r.emulation(ctx, w)
 }
