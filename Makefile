@@ -47,7 +47,8 @@ bench: setup
 	. ./$(ENV_FILE) && $(GO) run ./bench $(BENCH_FLAGS)
 
 # A few minutes: the Go workload only, one run, linux/amd64 only, no
-# emulation; results go to $CROSSLLB_CACHE/bench/quick, not bench/results.
+# emulation; results go to $CROSSLLB_CACHE/bench/quick, not bench/results;
+# the build table with its ratios and the design targets print on stdout.
 bench-quick: setup
 	. ./$(ENV_FILE) && $(GO) run ./bench --workloads go --runs 1 --cold-runs 1 \
 		--platforms linux/amd64 --cold-sizes 1 --emulated "" --benchtime 200ms \

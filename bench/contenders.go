@@ -16,7 +16,10 @@ const (
 	crossllb = "crossllb"
 	// crossllbEmuRT is crossllb with its runtime steps (user, dirs, apt)
 	// run on the target under QEMU, as before llb.WithBuildTools.
-	crossllbEmuRT   = "crossllb-emulated-runtime"
+	crossllbEmuRT = "crossllb-emulated-runtime"
+	// crossllbBase is crossllb built from --baseline, an earlier
+	// checkout: before and after a change, in one run.
+	crossllbBase    = "crossllb-baseline"
 	dockerfile      = "dockerfile"
 	dockerfileCache = "dockerfile+cache"
 	emulated        = "emulated"
@@ -35,23 +38,29 @@ type invocation struct {
 type contender struct {
 	name   string
 	invoke func(w *workload, targets []string, cold bool) (invocation, error)
+	// progress says the build's log is BuildKit's rawjson progress, from
+	// which the bench breaks its time into phases (phases.go).
+	progress bool
 }
 
 // contenders are the cross-compiling contenders for w: the ones of the
 // cold and warm scenarios.
 func (r *runner) contenders(w *workload) []contender {
 	cs := []contender{
-		{crossllb, r.crossllb},
-		{dockerfile, r.dockerfile(w.name + "-cross")},
-		{dockerfileCache, r.dockerfile(w.name + "-cross-cachemounts")},
+		{crossllb, r.crossllb, true},
+		{dockerfile, r.dockerfile(w.name + "-cross"), true},
+		{dockerfileCache, r.dockerfile(w.name + "-cross-cachemounts"), true},
 	}
-	if w.name == "go" {
-		cs = append(cs, contender{ko, r.ko})
+	if r.tools.baselineCargo != "" {
+		cs = append(cs, contender{crossllbBase, r.crossllbBaseline, true})
+	}
+	if w.lang == "go" {
+		cs = append(cs, contender{ko, r.ko, false})
 	}
 	if w.name == "rust" {
 		// The Go preset has no runtime steps; the Rust one has a user,
 		// its dirs and ca-certificates: native against emulated.
-		cs = append(cs, contender{crossllbEmuRT, r.crossllbEmulatedRuntime})
+		cs = append(cs, contender{crossllbEmuRT, r.crossllbEmulatedRuntime, true})
 	}
 	return cs
 }
@@ -66,15 +75,38 @@ func (r *runner) crossllb(w *workload, targets []string, _ bool) (invocation, er
 		"--context", w.dir,
 		"--platform", strings.Join(targets, ","),
 		"--output", "type=image,name=" + r.image(w, crossllb) + ",push=true,registry.insecure=true",
-		"--progress", "plain",
+		"--progress", "rawjson",
 	}
-	switch w.name {
+	var tool string
+	switch w.lang {
 	case "go":
-		return invocation{args: append([]string{r.tools.gobuild, "--package", "./cmd/crane", "--runtime-image", "debian:bookworm-slim"}, common...)}, nil
+		tool = r.tools.gobuild
 	case "rust":
-		return invocation{args: append([]string{r.tools.cargo, "--bin", "hello"}, common...)}, nil
+		tool = r.tools.cargo
+	default:
+		return invocation{}, fmt.Errorf("crossllb: no preset for workload %q", w.name)
 	}
-	return invocation{}, fmt.Errorf("crossllb: no preset for workload %q", w.name)
+	return invocation{args: append(append([]string{tool}, w.crossllb...), common...)}, nil
+}
+
+// crossllbBaseline is crossllb with the presets of --baseline.
+func (r *runner) crossllbBaseline(w *workload, targets []string, cold bool) (invocation, error) {
+	inv, err := r.crossllb(w, targets, cold)
+	if err != nil {
+		return inv, err
+	}
+	switch inv.args[0] {
+	case r.tools.gobuild:
+		inv.args[0] = r.tools.baselineGobuild
+	case r.tools.cargo:
+		inv.args[0] = r.tools.baselineCargo
+	}
+	for i, a := range inv.args {
+		if strings.HasPrefix(a, "type=image,name=") {
+			inv.args[i] = "type=image,name=" + r.image(w, crossllbBase) + ",push=true,registry.insecure=true"
+		}
+	}
+	return inv, nil
 }
 
 // crossllbEmulatedRuntime is crossllb with --runtime-steps emulated.
@@ -116,13 +148,10 @@ func (r *runner) dockerfile(variant string) func(w *workload, targets []string, 
 			"--opt", "filename=" + name,
 			"--opt", "platform=" + strings.Join(targets, ","),
 			"--output", "type=image,name=" + r.image(w, contender) + ",push=true,registry.insecure=true",
-			"--progress", "plain",
+			"--progress", "rawjson",
 		}
-		switch w.name {
-		case "go":
-			args = append(args, "--opt", "build-arg:PACKAGE=./cmd/crane", "--opt", "build-arg:BIN=crane")
-		case "rust":
-			args = append(args, "--opt", "build-arg:BIN=hello")
+		for _, kv := range w.buildArgs {
+			args = append(args, "--opt", "build-arg:"+kv)
 		}
 		return invocation{args: args}, nil
 	}
@@ -131,7 +160,7 @@ func (r *runner) dockerfile(variant string) func(w *workload, targets []string, 
 // ko builds with a GOCACHE of its own under $CROSSLLB_CACHE/bench, emptied
 // before a cold build.
 func (r *runner) ko(w *workload, targets []string, cold bool) (invocation, error) {
-	if w.name != "go" {
+	if w.lang != "go" {
 		return invocation{}, fmt.Errorf("ko builds Go only, not workload %q", w.name)
 	}
 	inv := invocation{

@@ -81,3 +81,61 @@ func TestParseGoBench(t *testing.T) {
 		t.Error("no error for output without results")
 	}
 }
+
+// What the bench prints on standard output carries every ratio.
+func TestSummaryTextHasRatios(t *testing.T) {
+	one := []string{"linux/amd64"}
+	r := &report{Samples: []sample{
+		{Workload: "go", Scenario: scenarioCold, Targets: one, Contender: crossllb, Round: 1, Seconds: 40},
+		{Workload: "go", Scenario: scenarioCold, Targets: one, Contender: ko, Round: 1, Seconds: 30},
+		{Workload: "go", Scenario: scenarioCold, Targets: one, Contender: dockerfile, Round: 1, Seconds: 50},
+	}}
+	r.summarize()
+	out := r.summaryText()
+	for _, frag := range []string{"(0.75x)", "(1.25x)", "40.0 s", "| target | measured | met |"} {
+		if !strings.Contains(out, frag) {
+			t.Errorf("summary lacks %q:\n%s", frag, out)
+		}
+	}
+}
+
+func TestIssue18Checks(t *testing.T) {
+	three := []string{"linux/amd64", "linux/arm64", "linux/arm/v7"}
+	r := func(w, scenario, c string, median, ratio float64) row {
+		return row{Workload: w, Scenario: scenario, Targets: three, Contender: c, Runs: 1, Median: median, Ratio: ratio}
+	}
+	rows := []row{
+		r("rust", scenarioCold, crossllb, 100, 0),
+		r("rust", scenarioCold, dockerfile, 130, 1.30),
+		r("rust", scenarioOneFile, crossllb, 12, 0),
+		r("go", scenarioCold, crossllb, 50, 0),
+		r("go", scenarioCold, ko, 45, 0.90),
+		r("go", scenarioCold, dockerfile, 55, 1.1),
+		r("go", scenarioOneFile, crossllb, 5, 0),
+		r("go", scenarioOneFile, ko, 6, 1.2),
+		r("go", scenarioNoop, crossllb, 0.6, 0),
+		r("go", scenarioNoop, dockerfile, 0.5, 0.8),
+	}
+	got := map[string]string{}
+	for _, c := range issue18Checks(rows) {
+		got[c.Target] = c.Met + ": " + c.Measured
+	}
+	for target, want := range map[string]string{
+		"rust: cold 3-target build at or below 0.80x the hand-written cross Dockerfile's time": "yes: crossllb takes 0.77x the Dockerfile's time",
+		"rust: one-file change at or below 0.10x crossllb's cold build":                        "no: 0.120x (12.0 s against 100.0 s)",
+		"go: cold 3-target build at or below ko's time":                                        "no: crossllb takes 1.11x ko's time",
+		"go: one-file change at or below ko's time":                                            "yes: crossllb takes 0.83x ko's time",
+		"go: no-op rebuild at or below the Dockerfile's time":                                  "no: crossllb takes 1.25x the Dockerfile's time",
+		"go: one-file change at or below 0.10x crossllb's cold build":                          "yes: 0.100x (5.00 s against 50.0 s)",
+	} {
+		if got[target] != want {
+			t.Errorf("%s: got %q, want %q", target, got[target], want)
+		}
+	}
+	if _, ok := got["go: cold 3-target build at or below 0.80x the hand-written cross Dockerfile's time"]; ok {
+		t.Error("the 0.80x Dockerfile target is for Rust, not for Go")
+	}
+	if len(got) != 6 {
+		t.Errorf("%d checks, want 6: %v", len(got), got)
+	}
+}

@@ -45,10 +45,16 @@ func (r *runner) workload(ctx context.Context, w *workload) error {
 	cs := r.contenders(w)
 	all := len(r.cfg.targets)
 	sizes := r.cfg.coldSizes
-	if w.name == "rust" {
+	if w.lang == "rust" {
 		sizes = r.cfg.rustColdSizes
 	}
-	if !slices.Contains(sizes, all) {
+	cold, warm := slices.Contains(r.cfg.scenarios, "cold"), slices.Contains(r.cfg.scenarios, "warm")
+	switch {
+	case !cold && !warm:
+		sizes = nil
+	case !cold:
+		sizes = []int{all} // the warm scenarios start from it
+	case !slices.Contains(sizes, all):
 		sizes = append(slices.Clone(sizes), all) // the warm scenarios start from it
 	}
 	skipped := false
@@ -65,7 +71,7 @@ func (r *runner) workload(ctx context.Context, w *workload) error {
 				if _, err := r.measure(ctx, w, c, scenarioCold, targets, round, true, 0); err != nil {
 					return err
 				}
-				if n == all && round == r.cfg.coldRuns {
+				if warm && n == all && round == r.cfg.coldRuns {
 					if err := r.warm(ctx, w, c); err != nil {
 						return err
 					}
@@ -76,19 +82,22 @@ func (r *runner) workload(ctx context.Context, w *workload) error {
 	if skipped {
 		r.notes = append(r.notes, fmt.Sprintf("%s: %s is measured cold only with all %d targets (its warm scenarios start from that build); with fewer targets it would repeat the dockerfile contender with empty cache mounts", w.title, dockerfileCache, all))
 	}
+	if !slices.Contains(r.cfg.scenarios, "emulated") {
+		return nil
+	}
 	return r.emulation(ctx, w)
 }
 
 // emulation builds each foreign target alone, cold: crossllb, then the
 // emulated Dockerfile, once, bounded.
 func (r *runner) emulation(ctx context.Context, w *workload) error {
-	emu := contender{emulated, r.dockerfile(w.name + "-emulated")}
+	emu := contender{emulated, r.dockerfile(w.name + "-emulated"), true}
 	for _, target := range r.cfg.emulated {
 		if ok, why := w.emulable(target); !ok {
 			r.notes = append(r.notes, fmt.Sprintf("%s, %s under emulation: not measured: %s", w.title, target, why))
 			continue
 		}
-		for _, c := range []contender{{crossllb, r.crossllb}, emu} {
+		for _, c := range []contender{{crossllb, r.crossllb, true}, emu} {
 			timeout := time.Duration(0)
 			if c.name == emulated {
 				timeout = r.cfg.emulatedTimeout
@@ -150,10 +159,13 @@ func (r *runner) measure(ctx context.Context, w *workload, c contender, scenario
 	label := scenario
 	logPath := filepath.Join(r.logs, fmt.Sprintf("%03d-%s-%s-%s-%d.log", r.seq, w.name, strings.NewReplacer(" ", "_", ",", "").Replace(label), strings.ReplaceAll(c.name, "+", "-"), len(targets)))
 	load := load1()
-	elapsed, err := execTimed(ctx, inv, logPath, timeout)
+	start, elapsed, err := execTimed(ctx, inv, logPath, timeout)
+	s := sample{Workload: w.title, Scenario: scenario, Targets: targets, Contender: c.name, Round: round, Seconds: elapsed.Seconds(), Load1: load}
+	if c.progress {
+		s.Phases = logPhases(logPath, start, start.Add(elapsed))
+	}
 	r.daemon.appendCacheMounts(ctx, logPath)
 	status := "ok"
-	s := sample{Workload: w.title, Scenario: scenario, Targets: targets, Contender: c.name, Round: round, Seconds: elapsed.Seconds(), Load1: load}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		s.TimedOut = true
@@ -171,13 +183,13 @@ func (r *runner) measure(ctx context.Context, w *workload, c contender, scenario
 	return elapsed, nil
 }
 
-// execTimed runs inv with its output in logPath and returns the wall time
-// from start to exit. With a timeout, a build still running then is killed
+// execTimed runs inv with its output in logPath and returns when it
+// started and the wall time from start to exit. With a timeout, a build still running then is killed
 // (its whole process group) and the error is context.DeadlineExceeded.
-func execTimed(ctx context.Context, inv invocation, logPath string, timeout time.Duration) (time.Duration, error) {
+func execTimed(ctx context.Context, inv invocation, logPath string, timeout time.Duration) (time.Time, time.Duration, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return 0, err
+		return time.Time{}, 0, err
 	}
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "$ %s\n", strings.Join(inv.args, " "))
@@ -198,7 +210,23 @@ func execTimed(ctx context.Context, inv invocation, logPath string, timeout time
 	err = cmd.Run()
 	elapsed := time.Since(start)
 	if err != nil && runCtx.Err() != nil {
-		return elapsed, runCtx.Err()
+		return start, elapsed, runCtx.Err()
 	}
-	return elapsed, err
+	return start, elapsed, err
+}
+
+// logPhases reads the rawjson progress in a build's log; nil if the log
+// has none (the build failed before its first vertex, say).
+func logPhases(logPath string, start, end time.Time) *phases {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	byPhase, err := progressIntervals(f, end)
+	if err != nil || len(byPhase) == 0 {
+		return nil
+	}
+	ph := breakdown(byPhase, start, end)
+	return &ph
 }

@@ -22,6 +22,9 @@ type tools struct {
 	buildkitVersion     string
 	// commit is the crossllb checkout the presets were built from.
 	commit string
+	// baselineCargo and baselineGobuild are the presets of --baseline, an
+	// earlier checkout measured in the same run ("" without it).
+	baselineGobuild, baselineCargo, baselineCommit string
 }
 
 func prepareTools(ctx context.Context, c *config, stderr io.Writer) (*tools, error) {
@@ -39,17 +42,16 @@ func prepareTools(ctx context.Context, c *config, stderr io.Writer) (*tools, err
 			return nil, fmt.Errorf("%s: %w: run `make setup` first", p, err)
 		}
 	}
-	t.commit = gitDescribe(ctx, c.repo)
-	fmt.Fprintf(stderr, "bench: building crossllb's gobuild and cargo from %s at %s\n", c.repo, t.commit)
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./examples/gobuild", "./examples/cargo")
-	build.Dir, build.Stdout, build.Stderr = c.repo, stderr, stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("go build ./examples/gobuild ./examples/cargo: %w", err)
+	var err error
+	if t.commit, err = buildPresets(ctx, c.repo, bin, stderr); err != nil {
+		return nil, err
 	}
-	for _, name := range []string{"gobuild", "cargo"} {
-		if err := os.Rename(filepath.Join(bin, name), filepath.Join(bin, "crossllb-"+name)); err != nil {
-			return nil, err
+	if c.baseline != "" {
+		dir := filepath.Join(bin, "baseline")
+		if t.baselineCommit, err = buildPresets(ctx, c.baseline, dir, stderr); err != nil {
+			return nil, fmt.Errorf("--baseline: %w", err)
 		}
+		t.baselineGobuild, t.baselineCargo = filepath.Join(dir, "crossllb-gobuild"), filepath.Join(dir, "crossllb-cargo")
 	}
 	if _, err := os.Stat(t.ko); err != nil {
 		fmt.Fprintf(stderr, "bench: go install github.com/google/ko@%s\n", c.koVersion)
@@ -70,6 +72,25 @@ func prepareTools(ctx context.Context, c *config, stderr io.Writer) (*tools, err
 	// version stamp: name the version go.mod pins, which it was built at.
 	t.buildkitVersion = "BuildKit " + buildkitVersion(c.repo) + " (buildkitd and buildctl built by hack/setup; runc worker)"
 	return t, nil
+}
+
+// buildPresets builds the gobuild and cargo presets of the crossllb
+// checkout repo as bin/crossllb-gobuild and bin/crossllb-cargo, and names
+// the checkout.
+func buildPresets(ctx context.Context, repo, bin string, stderr io.Writer) (string, error) {
+	commit := gitDescribe(ctx, repo)
+	fmt.Fprintf(stderr, "bench: building crossllb's gobuild and cargo from %s at %s\n", repo, commit)
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./examples/gobuild", "./examples/cargo")
+	build.Dir, build.Stdout, build.Stderr = repo, stderr, stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("go build ./examples/gobuild ./examples/cargo in %s: %w", repo, err)
+	}
+	for _, name := range []string{"gobuild", "cargo"} {
+		if err := os.Rename(filepath.Join(bin, name), filepath.Join(bin, "crossllb-"+name)); err != nil {
+			return "", err
+		}
+	}
+	return commit, nil
 }
 
 // buildkitVersion is the BuildKit version go.mod pins, as hack/lib.sh reads it.
@@ -101,15 +122,19 @@ func (t *tools) versions(ctx context.Context, c *config) map[string]string {
 		// The overhead benchmark runs from the checkout at the end.
 		commit += "; " + now + " by the end of the run (the library overhead)"
 	}
-	return map[string]string{
+	vs := map[string]string{
 		"go (host, ko)":    first("go", "version"),
 		"go (images)":      "golang:1.26-bookworm from hack/setup (Go 1.26.8)",
 		"buildkitd":        t.buildkitVersion,
 		"ko":               first(t.ko, "version"),
 		"crossllb":         commit,
 		"crane (workload)": "github.com/google/go-containerregistry " + c.craneVersion + " ./cmd/crane, vendored",
-		"rust (workload)":  "examples/cargo/testdata/hello with Debian bookworm's rustc and cargo",
+		"rust (workload)":  "examples/cargo/testdata/hello and bench/testdata/rust-service with Debian bookworm's rustc and cargo",
 	}
+	if t.baselineCommit != "" {
+		vs[crossllbBase] = t.baselineCommit + " (the presets of --baseline " + c.baseline + ")"
+	}
+	return vs
 }
 
 // gitDescribe names the checkout in repo: its commit, "-dirty" with

@@ -2,8 +2,8 @@ package main
 
 // The source trees the contenders build: crane (go-containerregistry's
 // cmd/crane, from the Go module proxy, vendored, cached by version under
-// $CROSSLLB_CACHE/bench/src) and the hello crate of examples/cargo (copied
-// fresh). Neither is committed; the one-file change edits a copy, so that
+// $CROSSLLB_CACHE/bench/src), the hello crate of examples/cargo and the
+// bench's Rust service, bench/testdata/rust-service (both copied fresh). Neither is committed; the one-file change edits a copy, so that
 // the binary changes.
 
 import (
@@ -17,13 +17,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
 type workload struct {
-	name  string // "go" or "rust"
+	name  string // "go", "rust" or "rust-service": the Dockerfiles are bench/Dockerfile.<name>-*
+	lang  string // "go" or "rust"
 	title string
 	dir   string // the build context
+	// crossllb is the preset's arguments for this workload (the binary,
+	// packages), before the bench's common ones; buildArgs are the
+	// Dockerfile contenders' build-arg:K=V options.
+	crossllb  []string
+	buildArgs []string
 	// edit is the file, relative to dir, that the one-file change edits;
 	// pristine is its original content; mutate returns the edited content
 	// for a nonce.
@@ -41,6 +48,8 @@ func prepareWorkload(ctx context.Context, c *config, name string, stderr io.Writ
 		return prepareCrane(ctx, c, stderr)
 	case "rust":
 		return prepareHello(c)
+	case "rust-service":
+		return prepareService(c)
 	}
 	return nil, fmt.Errorf("unknown workload %q", name)
 }
@@ -50,11 +59,14 @@ func prepareWorkload(ctx context.Context, c *config, name string, stderr io.Writ
 func prepareCrane(ctx context.Context, c *config, stderr io.Writer) (*workload, error) {
 	const module = "github.com/google/go-containerregistry"
 	w := &workload{
-		name:   "go",
-		title:  "crane " + c.craneVersion + " (Go)",
-		dir:    filepath.Join(c.cache, "bench", "src", "go-containerregistry@"+c.craneVersion),
-		edit:   "cmd/crane/cmd/root.go",
-		mutate: goChange, // root.go imports os
+		name:      "go",
+		lang:      "go",
+		crossllb:  []string{"--package", "./cmd/crane", "--runtime-image", "debian:bookworm-slim"},
+		buildArgs: []string{"PACKAGE=./cmd/crane", "BIN=crane"},
+		title:     "crane " + c.craneVersion + " (Go)",
+		dir:       filepath.Join(c.cache, "bench", "src", "go-containerregistry@"+c.craneVersion),
+		edit:      "cmd/crane/cmd/root.go",
+		mutate:    goChange, // root.go imports os
 		emulable: func(target string) (bool, string) {
 			if target == "linux/amd64" || target == "linux/arm64" {
 				return true, ""
@@ -105,14 +117,56 @@ func prepareCrane(ctx context.Context, c *config, stderr io.Writer) (*workload, 
 // prepareHello copies examples/cargo's hello crate to a fresh directory.
 func prepareHello(c *config) (*workload, error) {
 	w := &workload{
-		name:     "rust",
-		title:    "examples/cargo hello (Rust)",
-		dir:      filepath.Join(c.cache, "bench", "src", "rust-hello"),
-		edit:     "src/main.rs",
-		emulable: func(string) (bool, string) { return true, "" },
-		mutate:   rustChange,
+		name:      "rust",
+		lang:      "rust",
+		crossllb:  []string{"--bin", "hello"},
+		buildArgs: []string{"BIN=hello"},
+		title:     "examples/cargo hello (Rust)",
+		dir:       filepath.Join(c.cache, "bench", "src", "rust-hello"),
+		edit:      "src/main.rs",
+		emulable:  func(string) (bool, string) { return true, "" },
+		mutate:    rustChange,
 	}
 	src := filepath.Join(c.repo, "examples", "cargo", "testdata", "hello")
+	os.RemoveAll(w.dir)
+	if err := copyTree(src, w.dir); err != nil {
+		return nil, err
+	}
+	var err error
+	w.pristine, err = os.ReadFile(filepath.Join(w.dir, w.edit))
+	return w, err
+}
+
+// serviceCrates are the Debian packages that hold the Rust service's
+// dependency sources (its .cargo/config.toml points cargo at
+// /usr/share/cargo/registry), installed for the build platform; the
+// Dockerfiles install the same list (tested).
+var serviceCrates = []string{
+	"librust-base64-dev", "librust-clap-dev", "librust-env-logger-dev", "librust-hex-dev",
+	"librust-hyper-dev", "librust-log-dev", "librust-openssl-dev", "librust-regex-dev",
+	"librust-ring-dev", "librust-rustls-dev", "librust-serde-derive-dev", "librust-serde-dev",
+	"librust-serde-json-dev", "librust-tokio-dev", "pkg-config",
+}
+
+// prepareService copies bench/testdata/rust-service to a fresh directory:
+// an HTTP service of 60+ crates, built offline from Debian's crate
+// sources, with C and assembly (ring) and the target's libssl (openssl).
+func prepareService(c *config) (*workload, error) {
+	w := &workload{
+		name: "rust-service",
+		lang: "rust",
+		crossllb: []string{"--bin", "service", "--offline",
+			"--build-packages", strings.Join(serviceCrates, ","),
+			"--target-packages", "libssl-dev",
+			"--apt-packages", "ca-certificates,libssl3"},
+		buildArgs: []string{"BIN=service"},
+		title:     "bench/testdata/rust-service (Rust, 60+ crates)",
+		dir:       filepath.Join(c.cache, "bench", "src", "rust-service"),
+		edit:      "src/main.rs",
+		emulable:  func(string) (bool, string) { return true, "" },
+		mutate:    rustChange,
+	}
+	src := filepath.Join(c.repo, "bench", "testdata", "rust-service")
 	os.RemoveAll(w.dir)
 	if err := copyTree(src, w.dir); err != nil {
 		return nil, err

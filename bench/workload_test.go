@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +89,47 @@ func TestRustChangeChangesTheBinary(t *testing.T) {
 	checkChange(t, "main.rs", src, rustChange, rustc, "-O", "main.rs", "-o")
 	if _, err := rustChange(bytes.ReplaceAll(src, []byte("fn main() {"), []byte("fn main(){")), "1"); err == nil {
 		t.Error("rustChange of a main.rs without \"fn main() {\\n\": no error")
+	}
+}
+
+// Every contender builds the Rust service from the same crate sources:
+// the Dockerfiles install exactly serviceCrates, which crossllb gets as
+// --build-packages; the one-file change applies to its main.rs.
+func TestServiceWorkloadMatchesDockerfiles(t *testing.T) {
+	for _, name := range []string{"Dockerfile.rust-service-cross", "Dockerfile.rust-service-cross-cachemounts", "Dockerfile.rust-service-emulated"} {
+		dt, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, line := range strings.Split(string(dt), "\n") {
+			if strings.HasPrefix(line, "#") {
+				continue
+			}
+			for _, f := range strings.Fields(line) {
+				if f = strings.TrimSuffix(f, ";"); strings.HasPrefix(f, "librust-") || f == "pkg-config" {
+					got = append(got, f)
+				}
+			}
+		}
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(serviceCrates))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s installs %q, want serviceCrates %q", name, got, want)
+		}
+	}
+	w, err := prepareService(&config{cache: t.TempDir(), repo: ".."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := w.mutate(w.pristine, "42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(src, []byte("BENCH_CHANGE_42")) {
+		t.Error("the service's one-file change does not reach its main.rs")
+	}
+	if !slices.Contains(w.crossllb, strings.Join(serviceCrates, ",")) {
+		t.Errorf("crossllb's arguments %q lack the crate packages", w.crossllb)
 	}
 }

@@ -2,7 +2,6 @@ package llb
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	bk "github.com/moby/buildkit/client/llb"
@@ -23,7 +22,7 @@ const (
 
 // DefaultCargoBuilder is the builder image of [CargoCompile] when the
 // caller has no image with Rust: Debian's rustc and cargo are installed by
-// the shared install step.
+// the base install step, shared by every target.
 const DefaultCargoBuilder = "debian:bookworm-slim"
 
 // CargoCompile cross-compiles the binary bin of the Cargo project in src
@@ -33,16 +32,19 @@ const DefaultCargoBuilder = "debian:bookworm-slim"
 //
 // The graph has these steps, all on builder.Platform:
 //
-//  1. One install step, shared by every target of the build: it adds the
-//     targets' Debian architectures (dpkg --add-architecture) and installs,
-//     with apt-get retried on failure, Debian's rustc and cargo, and for
-//     every target in all the cross gcc, the libc headers and
-//     libstd-rust-dev:<arch> (plus [WithTargetPackages]). Its op depends
-//     on the set of targets only, not on which one is being built, so
-//     BuildKit runs it once per build. With [WithRustup] apt installs only
-//     the C toolchains and a second shared step runs "rustup target add"
-//     for every target.
-//  2. "cargo build --release --locked --target <triple> --bin <bin>", with
+//  1. A base install step, the same op for every target and every set of
+//     targets, so BuildKit runs it once: Debian's rustc, cargo,
+//     libstd-rust-dev, gcc and libc6-dev for the build platform (plus
+//     [WithBuildPackages]), with apt-get retried on failure.
+//  2. On it, an install step of tc's own, which depends on tc only: it
+//     adds tc's Debian architecture (dpkg --add-architecture) and installs
+//     the cross gcc, the libc headers and libstd-rust-dev:<arch> (plus
+//     [WithTargetPackages] for tc's architecture). The targets' steps run
+//     in parallel, and adding a target installs that target's packages
+//     alone. A native target with nothing to add has no such step. With
+//     [WithRustup] apt installs only the C toolchains and a step of tc's
+//     own runs "rustup target add <triple>" after them.
+//  3. "cargo build --release --locked --target <triple> --bin <bin>", with
 //     src mounted read-only ([WithoutCargoLock]: no --locked, writable), tc.CargoEnv in the environment (linker, CC_,
 //     AR_, pkg-config sysroot), the cargo registry and git caches on cache
 //     mounts shared by every target with locked sharing, and the target
@@ -81,21 +83,20 @@ func CargoCompile(src bk.State, builder Base, bin string, tc platforms.Toolchain
 
 	var root bk.State
 	if o.rustup {
-		root = set.installStep(builder, "install C cross toolchains", set.packages(o.buildPkgs, o.targetPkgs))
-		var triples []string
-		for _, t := range set.targets {
-			triples = append(triples, t.RustTargetFor(o.musl))
-		}
-		slices.Sort(triples)
-		triples = slices.Compact(triples)
+		base := set.buildPackages(o.buildPkgs)
+		root = set.baseStep(builder, "install C toolchain", base)
+		root = set.targetStep(root, builder, "install C cross toolchain", tc, set.targetPackages(tc, base, o.targetPkgs))
 		root = root.Run(
-			bk.Args(append([]string{"rustup", "target", "add"}, triples...)),
+			bk.Args([]string{"rustup", "target", "add", triple}),
 			on,
-			bk.WithCustomNamef("rustup target add %s", strings.Join(triples, " ")),
+			bk.WithCustomNamef("rustup target add %s", triple),
 		).Root()
 	} else {
-		pkgs := set.packages(append([]string{"cargo", "rustc"}, o.buildPkgs...), append([]string{"libstd-rust-dev"}, o.targetPkgs...))
-		root = set.installStep(builder, "install Rust and C cross toolchains", pkgs)
+		// The build platform's standard library is in base: build
+		// scripts and proc macros are compiled for it.
+		base := set.buildPackages(append([]string{"cargo", "rustc", "libstd-rust-dev"}, o.buildPkgs...))
+		root = set.baseStep(builder, "install Rust toolchain", base)
+		root = set.targetStep(root, builder, "install Rust and C cross toolchain", tc, set.targetPackages(tc, base, append([]string{"libstd-rust-dev"}, o.targetPkgs...)))
 	}
 
 	args := []string{"cargo", "build", "--release"}

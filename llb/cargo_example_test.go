@@ -11,8 +11,10 @@ import (
 	"github.com/crossllb/crossllb/platforms"
 )
 
-// CargoCompile for three targets from a linux/amd64 worker: one shared
-// install step, then one cargo build per Rust target, all on linux/amd64.
+// CargoCompile for three targets from a linux/amd64 worker: one base
+// install step shared by every target (rustc, cargo, gcc), an install step
+// per foreign target (its cross gcc and standard library; amd64 needs
+// none), then one cargo build per Rust target, all on linux/amd64.
 func ExampleCargoCompile() {
 	var all []platforms.Toolchain
 	for _, p := range []string{"linux/amd64", "linux/arm64", "linux/arm/v7"} {
@@ -39,7 +41,9 @@ func ExampleCargoCompile() {
 		}
 	}
 	for _, n := range []string{
-		"install Rust and C cross toolchains for [linux/amd64 linux/arm/v7 linux/arm64]",
+		"install Rust toolchain for linux/amd64",
+		"install Rust and C cross toolchain for linux/arm64 (on linux/amd64)",
+		"install Rust and C cross toolchain for linux/arm/v7 (on linux/amd64)",
 		"cargo build --bin server (linux/amd64, x86_64-unknown-linux-gnu)",
 		"cargo build --bin server (linux/arm64, aarch64-unknown-linux-gnu)",
 		"cargo build --bin server (linux/arm/v7, armv7-unknown-linux-gnueabihf)",
@@ -48,11 +52,13 @@ func ExampleCargoCompile() {
 	}
 	fmt.Println(len(names), "distinct steps")
 	// Output:
-	// true install Rust and C cross toolchains for [linux/amd64 linux/arm/v7 linux/arm64]
+	// true install Rust toolchain for linux/amd64
+	// true install Rust and C cross toolchain for linux/arm64 (on linux/amd64)
+	// true install Rust and C cross toolchain for linux/arm/v7 (on linux/amd64)
 	// true cargo build --bin server (linux/amd64, x86_64-unknown-linux-gnu)
 	// true cargo build --bin server (linux/arm64, aarch64-unknown-linux-gnu)
 	// true cargo build --bin server (linux/arm/v7, armv7-unknown-linux-gnueabihf)
-	// 4 distinct steps
+	// 6 distinct steps
 }
 
 // Debian's rustc has no musl standard library: WithMusl without

@@ -80,8 +80,14 @@ func TestCargoCompileRunsOnBuildPlatform(t *testing.T) {
 					}
 				}
 			}
-			if execs != 2 {
-				t.Errorf("%d exec ops, want 2 (install, cargo build)", execs)
+			// The base install, the target's own install (none for the
+			// native amd64: all its packages are in the base), cargo build.
+			wantExecs := 3
+			if tc.DebianArch == "amd64" {
+				wantExecs = 2
+			}
+			if execs != wantExecs {
+				t.Errorf("%d exec ops, want %d (base install, the target's install, cargo build)", execs, wantExecs)
 			}
 			d, e := g.shellExec(t, "cargo build")
 			if g.names[d] != "cargo build --bin hello ("+platforms.Format(tc.Platform)+", "+tc.RustTarget+")" {
@@ -122,12 +128,21 @@ func TestCargoSharesInstallStepAndRegistryCache(t *testing.T) {
 			list = reversed // order of the list does not matter
 		}
 		g := marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", tc, list, WithCargoCacheNamespace("proj")))
-		inst, _ := g.shellExec(t, "apt-get")
-		installs = append(installs, inst)
+		base, _ := g.shellExec(t, "install -y --no-install-recommends cargo ")
+		installs = append(installs, base)
+		// The native target's packages are all in the base step; a
+		// foreign target's step is on the base step.
+		inst := base
+		if tc.DebianArch != "amd64" {
+			inst, _ = g.shellExec(t, "dpkg --add-architecture "+tc.DebianArch+"\n")
+			if in, _ := g.input(t, inst, 0); in != base {
+				t.Errorf("%s: its install step does not run on the base step", platforms.Format(tc.Platform))
+			}
+		}
 		b, e := g.shellExec(t, "cargo build")
 		builds = append(builds, b)
 		if in, _ := g.input(t, b, mount(t, e, "/").Input); in != inst {
-			t.Errorf("%s: cargo build does not run on the install step's result", platforms.Format(tc.Platform))
+			t.Errorf("%s: cargo build does not run on its install step's result", platforms.Format(tc.Platform))
 		}
 		for _, dest := range []string{"/root/.cargo/registry", "/root/.cargo/git", "/cargo-target"} {
 			m := mount(t, e, dest)
@@ -148,7 +163,7 @@ func TestCargoSharesInstallStepAndRegistryCache(t *testing.T) {
 		targetIDs[id] = platforms.Format(tc.Platform)
 	}
 	if installs[0] != installs[1] || installs[1] != installs[2] {
-		t.Errorf("the install step differs between targets: %v", installs)
+		t.Errorf("the base install step differs between targets: %v", installs)
 	}
 	if builds[0] == builds[1] || builds[1] == builds[2] || builds[0] == builds[2] {
 		t.Errorf("cargo build ops should differ between targets: %v", builds)
@@ -161,30 +176,94 @@ func TestCargoSharesInstallStepAndRegistryCache(t *testing.T) {
 func TestCargoInstallStep(t *testing.T) {
 	all := allToolchains(t)
 	g := marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", all[1], all, WithTargetPackages("libssl-dev")))
-	d, e := g.shellExec(t, "apt-get")
+	bd, be := g.shellExec(t, "install -y --no-install-recommends cargo ")
+	base := be.Meta.Args[2]
+	for _, want := range []string{
+		"apt-get install -y --no-install-recommends cargo gcc libc6-dev libstd-rust-dev rustc;",
+		"until apt-get update",
+		`if [ "$i" -ge 3 ]`,
+	} {
+		if !strings.Contains(base, want) {
+			t.Errorf("base install script lacks %q:\n%s", want, base)
+		}
+	}
+	if strings.Contains(base, "--add-architecture") || strings.Contains(base, "libssl-dev") {
+		t.Errorf("the base step installs a target's packages:\n%s", base)
+	}
+	if g.names[bd] != "install Rust toolchain for linux/amd64" {
+		t.Errorf("base install step named %q", g.names[bd])
+	}
+	if _, b := g.input(t, bd, 0); b.GetSource().GetIdentifier() != "docker-image://docker.io/library/debian:bookworm-slim@"+debianDigest.String() {
+		t.Errorf("base install step runs on %v, want the builder image", b)
+	}
+
+	d, e := g.shellExec(t, "dpkg --add-architecture")
 	script := e.Meta.Args[2]
 	for _, want := range []string{
 		"dpkg --add-architecture arm64\n",
-		"dpkg --add-architecture armhf\n",
-		"apt-get install -y --no-install-recommends cargo gcc gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev libc6-dev-arm64-cross libc6-dev-armhf-cross libssl-dev libssl-dev:arm64 libssl-dev:armhf libstd-rust-dev libstd-rust-dev:arm64 libstd-rust-dev:armhf rustc;",
+		"apt-get install -y --no-install-recommends gcc-aarch64-linux-gnu libc6-dev-arm64-cross libssl-dev:arm64 libstd-rust-dev:arm64;",
 		"until apt-get update",
 		`if [ "$i" -ge 3 ]`,
 	} {
 		if !strings.Contains(script, want) {
-			t.Errorf("install script lacks %q:\n%s", want, script)
+			t.Errorf("arm64 install script lacks %q:\n%s", want, script)
 		}
 	}
-	if strings.Contains(script, "--add-architecture amd64") || strings.Contains(script, "gcc-x86-64") {
-		t.Errorf("the build platform's own architecture is installed as a cross target:\n%s", script)
+	// Only this target's packages: the others' have steps of their own.
+	for _, other := range []string{"armhf", "--add-architecture amd64", "gcc-x86-64", "rustc"} {
+		if strings.Contains(script, other) {
+			t.Errorf("arm64 install script has %q:\n%s", other, script)
+		}
 	}
-	if !slices.Contains(e.Meta.Env, "DEBIAN_FRONTEND=noninteractive") || e.Meta.User != "root" {
-		t.Errorf("install step env %q user %q", e.Meta.Env, e.Meta.User)
+	for _, ex := range []*pb.ExecOp{be, e} {
+		if !slices.Contains(ex.Meta.Env, "DEBIAN_FRONTEND=noninteractive") || ex.Meta.User != "root" {
+			t.Errorf("install step env %q user %q", ex.Meta.Env, ex.Meta.User)
+		}
 	}
-	if g.names[d] != "install Rust and C cross toolchains for [linux/amd64 linux/arm/v7 linux/arm64]" {
+	if g.names[d] != "install Rust and C cross toolchain for linux/arm64 (on linux/amd64)" {
 		t.Errorf("install step named %q", g.names[d])
 	}
-	if _, base := g.input(t, d, 0); base.GetSource().GetIdentifier() != "docker-image://docker.io/library/debian:bookworm-slim@"+debianDigest.String() {
-		t.Errorf("install step runs on %v, want the builder image", base)
+	if in, _ := g.input(t, d, 0); in != bd {
+		t.Error("arm64's install step does not run on the base step")
+	}
+
+	// The native target with a package of its own: a step of its own
+	// without --add-architecture; without one, none.
+	g = marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", all[0], all, WithTargetPackages("libssl-dev")))
+	if _, e := g.shellExec(t, "--no-install-recommends libssl-dev;"); strings.Contains(e.Meta.Args[2], "--add-architecture") {
+		t.Errorf("amd64 install script:\n%s", e.Meta.Args[2])
+	}
+	g = marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", all[0], all))
+	if n := len(g.execs("/bin/sh", "-c")); n != 2 {
+		t.Errorf("amd64 without target packages: %d shell steps, want the base install and cargo build", n)
+	}
+}
+
+// Adding a target leaves every other target's graph as it was (so BuildKit
+// reuses its install and compile); its own install step is new, and the
+// base step is shared.
+func TestCargoAddingATargetInstallsItAlone(t *testing.T) {
+	all := allToolchains(t)
+	for _, tc := range all[:2] {
+		before := marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", tc, all[:2]))
+		after := marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", tc, all))
+		b, _ := before.shellExec(t, "cargo build")
+		a, _ := after.shellExec(t, "cargo build")
+		if a != b {
+			t.Errorf("%s: its cargo build changed when linux/arm/v7 was added", platforms.Format(tc.Platform))
+		}
+	}
+	arm64 := marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", all[1], all))
+	arm7 := marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", all[2], all))
+	b64, _ := arm64.shellExec(t, "install -y --no-install-recommends cargo ")
+	b7, _ := arm7.shellExec(t, "install -y --no-install-recommends cargo ")
+	i64, _ := arm64.shellExec(t, "dpkg --add-architecture")
+	i7, _ := arm7.shellExec(t, "dpkg --add-architecture")
+	if b64 != b7 {
+		t.Error("the base install step differs between arm64 and arm/v7")
+	}
+	if i64 == i7 || arm64.dependsOn(i64, i7) || arm7.dependsOn(i7, i64) {
+		t.Error("arm64's and arm/v7's install steps are not two independent steps")
 	}
 }
 
@@ -210,20 +289,22 @@ func TestCargoRustupAndMusl(t *testing.T) {
 			g := marshal(t, CargoCompile(testSource(), testRustupBuilder(), "hello", tc, all, opts...))
 			rd, re := g.exec(t, "rustup", "target", "add")
 			rustups = append(rustups, rd)
-			var want []string
-			for _, u := range all {
-				want = append(want, u.RustTargetFor(musl))
-			}
-			slices.Sort(want)
-			if !slices.Equal(re.Meta.Args[3:], want) {
-				t.Errorf("rustup target add %q, want %q", re.Meta.Args[3:], want)
+			if want := []string{tc.RustTargetFor(musl)}; !slices.Equal(re.Meta.Args[3:], want) {
+				t.Errorf("rustup target add %q, want %q: this target's only", re.Meta.Args[3:], want)
 			}
 			if opPlatform(g.ops[rd]) != platforms.Format(buildPlatform()) {
 				t.Errorf("rustup runs on %s", opPlatform(g.ops[rd]))
 			}
-			_, inst := g.shellExec(t, "apt-get")
-			if s := inst.Meta.Args[2]; strings.Contains(s, "rustc") || strings.Contains(s, "libstd-rust") || !strings.Contains(s, "gcc-aarch64-linux-gnu") {
-				t.Errorf("rustup builder's apt step:\n%s", s)
+			for _, d := range g.execs("/bin/sh", "-c") {
+				if s := g.ops[d].GetExec().Meta.Args[2]; strings.Contains(s, "apt-get") && (strings.Contains(s, "rustc") || strings.Contains(s, "libstd-rust")) {
+					t.Errorf("rustup builder's apt step:\n%s", s)
+				}
+			}
+			if tc.DebianArch != "amd64" {
+				_, inst := g.shellExec(t, "dpkg --add-architecture")
+				if s := inst.Meta.Args[2]; !strings.Contains(s, strings.Join(tc.DebianCrossPackages(), " ")) {
+					t.Errorf("rustup builder's apt step for %s:\n%s", platforms.Format(tc.Platform), s)
+				}
 			}
 			b, e := g.shellExec(t, "cargo build")
 			if in, _ := g.input(t, b, mount(t, e, "/").Input); in != rd {
@@ -246,8 +327,8 @@ func TestCargoRustupAndMusl(t *testing.T) {
 				t.Errorf("target cache %q", id)
 			}
 		}
-		if rustups[0] != rustups[1] || rustups[1] != rustups[2] {
-			t.Errorf("musl=%v: rustup target add differs between targets", musl)
+		if rustups[0] == rustups[1] || rustups[1] == rustups[2] || rustups[0] == rustups[2] {
+			t.Errorf("musl=%v: rustup target add is shared between targets: %v", musl, rustups)
 		}
 	}
 }
@@ -299,16 +380,24 @@ func TestCargoWithoutLock(t *testing.T) {
 	}
 }
 
-// Build-platform packages join the shared install step, unqualified;
-// target packages get each target's architecture.
+// Build-platform packages join the base install step, unqualified;
+// target packages get the target's architecture, in its own step.
 func TestCargoBuildAndTargetPackages(t *testing.T) {
 	all := allToolchains(t)
 	g := marshal(t, CargoCompile(testSource(), testDebianBuilder(), "hello", all[1], all,
 		WithBuildPackages("pkg-config"), WithTargetPackages("libssl-dev")))
-	_, e := g.shellExec(t, "apt-get install")
-	for _, want := range []string{" pkg-config", " libssl-dev:arm64", " libssl-dev:armhf"} {
-		if !strings.Contains(e.Meta.Args[2], want) {
-			t.Errorf("install script %q lacks %q", e.Meta.Args[2], want)
+	_, base := g.shellExec(t, "install -y --no-install-recommends cargo ")
+	_, target := g.shellExec(t, "dpkg --add-architecture")
+	for _, c := range []struct {
+		e          *pb.ExecOp
+		want, lack string
+	}{
+		{base, " pkg-config", "libssl-dev"},
+		{target, " libssl-dev:arm64", "pkg-config"},
+		{target, " libssl-dev:arm64", "libssl-dev:armhf"},
+	} {
+		if s := c.e.Meta.Args[2]; !strings.Contains(s, c.want) || strings.Contains(s, c.lack) {
+			t.Errorf("install script %q: want %q, not %q", s, c.want, c.lack)
 		}
 	}
 	if err := marshalErr(t, CargoCompile(testSource(), testDebianBuilder(), "hello", all[1], all, WithBuildPackages("a;b"))); !strings.Contains(err.Error(), "WithBuildPackages") {
@@ -416,10 +505,18 @@ func TestCCompile(t *testing.T) {
 				t.Errorf("%s: %q runs on %s", platforms.Format(tc.Platform), g.names[d], opPlatform(op))
 			}
 		}
-		inst, ie := g.shellExec(t, "apt-get")
-		installs = append(installs, inst)
-		if !strings.Contains(ie.Meta.Args[2], "--no-install-recommends gcc gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev libc6-dev-arm64-cross libc6-dev-armhf-cross make;") {
-			t.Errorf("C install script:\n%s", ie.Meta.Args[2])
+		base, _ := g.shellExec(t, "--no-install-recommends gcc libc6-dev make;")
+		installs = append(installs, base)
+		inst := base
+		if tc.DebianArch != "amd64" {
+			var ie *pb.ExecOp
+			inst, ie = g.shellExec(t, "dpkg --add-architecture "+tc.DebianArch+"\n")
+			if want := "--no-install-recommends " + strings.Join(tc.DebianCrossPackages(), " ") + ";"; !strings.Contains(ie.Meta.Args[2], want) {
+				t.Errorf("C install script lacks %q:\n%s", want, ie.Meta.Args[2])
+			}
+			if in, _ := g.input(t, inst, 0); in != base {
+				t.Errorf("%s: C install step not on the base step", platforms.Format(tc.Platform))
+			}
 		}
 		d, e := g.exec(t, "/bin/sh", "-c", `"$@" && cp /src/build/hello /out/hello`, "sh", "make")
 		if in, _ := g.input(t, d, mount(t, e, "/").Input); in != inst {
@@ -438,7 +535,7 @@ func TestCCompile(t *testing.T) {
 		}
 	}
 	if installs[0] != installs[1] || installs[1] != installs[2] {
-		t.Errorf("C install step differs between targets")
+		t.Errorf("C base install step differs between targets")
 	}
 	g := marshal(t, CCompile(testSource(), testDebianBuilder(), "hello", all[0], all, WithCCommand("/bin/sh", "-c", "./configure --host=$HOST && make")))
 	if _, e := g.exec(t, "/bin/sh", "-c", `"$@" && cp /src/hello /out/hello`, "sh", "/bin/sh", "-c"); e.Meta.Args[6] != "./configure --host=$HOST && make" {

@@ -77,9 +77,9 @@ func WithMusl() CargoOption {
 }
 
 // WithRustup takes Rust from the builder image's rustup (as in the
-// official rust images) instead of Debian's rustc and cargo: the shared
-// install step runs "rustup target add" for every target, and apt installs
-// only the cross gcc. The builder image must have rustup and cargo on its
+// official rust images) instead of Debian's rustc and cargo: each target's
+// install step runs "rustup target add" for that target, and apt installs
+// only the C toolchains. The builder image must have rustup and cargo on its
 // PATH, and rustup must be able to download the targets' standard
 // libraries.
 func WithRustup() CargoOption {
@@ -158,8 +158,8 @@ func WithCargoCacheNamespace(ns string) CargoOption {
 }
 
 // WithTargetPackages installs Debian -dev packages built for every target
-// ("libssl-dev" becomes libssl-dev:arm64 and libssl-dev:armhf), in the
-// shared install step, for crates that link C libraries (openssl-sys): the
+// ("libssl-dev" becomes libssl-dev:arm64 and libssl-dev:armhf), each in
+// its target's install step, for crates that link C libraries (openssl-sys): the
 // pkg-config variables of [platforms.Toolchain.CargoEnv] point at them.
 func WithTargetPackages(pkgs ...string) CargoOption {
 	return func(o *cargoOptions) error {
@@ -172,7 +172,7 @@ func WithTargetPackages(pkgs ...string) CargoOption {
 }
 
 // WithBuildPackages installs Debian packages for the build platform
-// (pkg-config, cmake, protobuf-compiler...) in the shared install step, for
+// (pkg-config, cmake, protobuf-compiler...) in the base install step, for
 // tools the compile runs (build scripts).
 func WithBuildPackages(pkgs ...string) CargoOption {
 	return func(o *cargoOptions) error {

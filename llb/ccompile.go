@@ -74,7 +74,7 @@ func WithCEnv(kv ...string) COption {
 }
 
 // WithCTargetPackages installs Debian -dev packages built for every target
-// ("zlib1g-dev" becomes zlib1g-dev:arm64 ...) in the shared install step.
+// ("zlib1g-dev" becomes zlib1g-dev:arm64 ...) in each target's install step.
 func WithCTargetPackages(pkgs ...string) COption {
 	return func(o *cOptions) error {
 		if err := checkTargetPackages("WithCTargetPackages", pkgs); err != nil {
@@ -86,7 +86,8 @@ func WithCTargetPackages(pkgs ...string) COption {
 }
 
 // WithCBuildPackages installs Debian packages for the build platform
-// (cmake, autoconf, pkg-config...) in the shared install step.
+// (cmake, autoconf, pkg-config...) in the base install step, shared by
+// every target.
 func WithCBuildPackages(pkgs ...string) COption {
 	return func(o *cOptions) error {
 		if err := checkDebianNames("WithCBuildPackages", pkgs); err != nil {
@@ -107,9 +108,10 @@ func WithCBuildPackages(pkgs ...string) COption {
 // The graph has two steps, both on builder.Platform (a Debian image, such
 // as [DefaultCargoBuilder]):
 //
-//  1. One install step shared by every target of the build, as in
-//     [CargoCompile]: make plus, for every target, the cross gcc and libc
-//     headers, with apt-get retried on failure.
+//  1. Install steps as in [CargoCompile]: a base step shared by every
+//     target (make, gcc, libc6-dev and [WithCBuildPackages] for the build
+//     platform), then on it a step of tc's own with its cross gcc, libc
+//     headers and [WithCTargetPackages], apt-get retried on failure.
 //  2. The build command (default "make") in a writable copy of src whose
 //     changes are dropped, with CC=<GNU triple>-gcc, AR=<GNU triple>-ar,
 //     HOST=<GNU triple> (for ./configure --host=$HOST),
@@ -131,7 +133,9 @@ func CCompile(src bk.State, builder Base, artifact string, tc platforms.Toolchai
 		return failed(err)
 	}
 	on := bk.Platform(builder.Platform)
-	root := set.installStep(builder, "install C cross toolchains", set.packages(append([]string{"make"}, o.pkgs...), o.targetPkgs))
+	base := set.buildPackages(append([]string{"make"}, o.pkgs...))
+	root := set.baseStep(builder, "install C toolchain", base)
+	root = set.targetStep(root, builder, "install C cross toolchain", tc, set.targetPackages(tc, base, o.targetPkgs))
 
 	name := path.Base(clean)
 	script := `"$@" && cp ` + cSrcDir + "/" + clean + " " + cOutDir + "/" + name

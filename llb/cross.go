@@ -65,7 +65,7 @@ func newCrossSet(what string, builder Base, all []platforms.Toolchain, tc platfo
 			what, builder.Ref, formatPlatform(builder.Platform))
 	}
 	if len(all) == 0 {
-		return crossSet{}, fmt.Errorf("%s: no targets given: pass every target of the build, so that the toolchain install step is shared", what)
+		return crossSet{}, fmt.Errorf("%s: no targets given: pass every target of the build", what)
 	}
 	s := crossSet{build: build}
 	found := false
@@ -84,8 +84,7 @@ func newCrossSet(what string, builder Base, all []platforms.Toolchain, tc platfo
 		return crossSet{}, fmt.Errorf("%s: the target is not in the list of all targets %s: pass every target of the build, this one included",
 			what, s.names())
 	}
-	// The install step must be the same op whatever order the caller
-	// lists the targets in.
+	// A canonical order, whatever order the caller lists the targets in.
 	slices.SortFunc(s.targets, func(a, b platforms.Toolchain) int {
 		return strings.Compare(platforms.Format(a.Platform), platforms.Format(b.Platform))
 	})
@@ -106,54 +105,69 @@ func (s crossSet) native(t platforms.Toolchain) bool {
 	return t.DebianArch == s.build.DebianArch
 }
 
-// foreignArchs returns the Debian architectures to add with dpkg
-// --add-architecture: those of the targets that are not native, sorted,
-// once each.
-func (s crossSet) foreignArchs() []string {
-	var archs []string
-	for _, t := range s.targets {
-		if !s.native(t) && !slices.Contains(archs, t.DebianArch) {
-			archs = append(archs, t.DebianArch)
-		}
-	}
-	slices.Sort(archs)
-	return archs
-}
-
-// packages returns the Debian packages that give every target a C
-// toolchain ("<GNU triple>-gcc" and the target's libc headers), plus each
-// of targetPkgs built for each target ("libssl-dev:arm64", or the plain
-// name for the native architecture), plus extra as given; sorted, once
-// each.
-//
-// Debian has no gcc-x86-64-linux-gnu on amd64: for the build platform's
-// own architecture the native gcc and libc6-dev provide the same
-// "<GNU triple>-gcc" command.
-func (s crossSet) packages(extra, targetPkgs []string) []string {
-	pkgs := slices.Clone(extra)
-	for _, t := range s.targets {
-		if s.native(t) {
-			pkgs = append(pkgs, "gcc", "libc6-dev")
-			pkgs = append(pkgs, targetPkgs...)
-			continue
-		}
-		pkgs = append(pkgs, t.DebianCrossPackages()...)
-		pkgs = append(pkgs, t.DebianMultiarch(targetPkgs...)...)
-	}
+// buildPackages returns the packages of the base install step, for the
+// build platform: gcc and libc6-dev (build scripts and the native target
+// link with them) and extra; sorted, once each.
+func (s crossSet) buildPackages(extra []string) []string {
+	pkgs := append([]string{"gcc", "libc6-dev"}, extra...)
 	slices.Sort(pkgs)
 	return slices.Compact(pkgs)
 }
 
-// installStep runs the apt script that installs pkgs for every target on
-// the builder: one op for the whole build, as its inputs do not depend on
-// the target being built.
-func (s crossSet) installStep(builder Base, name string, pkgs []string) bk.State {
+// targetPackages returns the packages t's install step adds on top of
+// base (the build platform's packages): the cross gcc and t's libc headers
+// ("<GNU triple>-gcc"), and targetPkgs built for t ("libssl-dev:arm64", or
+// the plain name for the native architecture); sorted, once each, without
+// those base already has. Empty for a native target whose packages are all
+// in base.
+//
+// Debian has no gcc-x86-64-linux-gnu on amd64: for the build platform's
+// own architecture the native gcc and libc6-dev of base provide the same
+// "<GNU triple>-gcc" command.
+func (s crossSet) targetPackages(t platforms.Toolchain, base, targetPkgs []string) []string {
+	var pkgs []string
+	if s.native(t) {
+		pkgs = slices.Clone(targetPkgs)
+	} else {
+		pkgs = append(t.DebianCrossPackages(), t.DebianMultiarch(targetPkgs...)...)
+	}
+	pkgs = slices.DeleteFunc(pkgs, func(p string) bool { return slices.Contains(base, p) })
+	slices.Sort(pkgs)
+	return slices.Compact(pkgs)
+}
+
+// baseStep runs the apt script that installs pkgs, the build platform's
+// packages (buildPackages), on the builder: one op whatever the targets, so
+// that BuildKit runs it once per build and keeps it when targets change.
+func (s crossSet) baseStep(builder Base, name string, pkgs []string) bk.State {
 	return builder.State().Run(
-		bk.Args([]string{"/bin/sh", "-c", aptScript(s.foreignArchs(), pkgs)}),
+		bk.Args([]string{"/bin/sh", "-c", aptScript(nil, pkgs)}),
 		bk.Platform(builder.Platform),
 		bk.AddEnv("DEBIAN_FRONTEND", "noninteractive"),
 		bk.User("root"),
-		bk.WithCustomNamef("%s for %s", name, s.names()),
+		bk.WithCustomNamef("%s for %s", name, formatPlatform(builder.Platform)),
+	).Root()
+}
+
+// targetStep runs, on base, the apt script that adds t's Debian
+// architecture (when foreign) and installs pkgs (targetPackages): one op per
+// target, which depends on that target only, so the targets' installs run
+// in parallel and adding a target installs that target's packages alone.
+// With no pkgs it is base itself.
+func (s crossSet) targetStep(base bk.State, builder Base, name string, t platforms.Toolchain, pkgs []string) bk.State {
+	if len(pkgs) == 0 {
+		return base
+	}
+	var archs []string
+	if !s.native(t) {
+		archs = []string{t.DebianArch}
+	}
+	return base.Run(
+		bk.Args([]string{"/bin/sh", "-c", aptScript(archs, pkgs)}),
+		bk.Platform(builder.Platform),
+		bk.AddEnv("DEBIAN_FRONTEND", "noninteractive"),
+		bk.User("root"),
+		bk.WithCustomNamef("%s for %s (on %s)", name, formatPlatform(t.Platform), formatPlatform(builder.Platform)),
 	).Root()
 }
 

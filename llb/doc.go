@@ -96,10 +96,12 @@
 // # Rust and C
 //
 // [CargoCompile] and [CCompile] follow the same split with Debian's cross
-// gcc. The caller passes every target of the build: one install step,
-// identical for every target and so run once, adds the targets' Debian
-// architectures and installs (apt-get retried on failure) the cross gcc,
-// libc headers and, for Cargo, Debian's rustc, cargo and
+// gcc. The caller passes every target of the build. A base install step,
+// identical for every target and so run once, installs the build
+// platform's gcc and, for Cargo, Debian's rustc and cargo; on it each
+// target has an install step of its own, run in parallel with the others,
+// that adds its Debian architecture and installs (apt-get retried on
+// failure) its cross gcc, libc headers and, for Cargo,
 // libstd-rust-dev:<arch> ([WithRustup] uses the builder's rustup instead).
 // cargo build then runs per Rust target with [platforms.Toolchain.CargoEnv]
 // (linker, CC_, AR_, pkg-config sysroot), the registry and git caches
