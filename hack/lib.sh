@@ -251,11 +251,14 @@ EOF
 }
 
 # image_in_registry REPO TAG: whether the mirror has it (a 404 is a no,
-# not an error to print).
+# not an error to print). An image of one platform is a manifest, not an
+# index: the registry answers 404 unless its media type is accepted too.
 image_in_registry() {
 	curl -fs -o /dev/null \
 		-H 'Accept: application/vnd.oci.image.index.v1+json' \
 		-H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
 		"http://$REGISTRY_ADDR/v2/$1/manifests/$2"
 }
 
