@@ -32,15 +32,6 @@ func WithNodeRetries(n int) BuildOption {
 	}
 }
 
-// WithoutAttestationsInIndex keeps attestation manifests (provenance) out
-// of the image index, for clients that choke on its unknown/unknown
-// entries. They are still built and exported as blobs (the registry or the
-// layout holds them, unreferenced by the index); Result.Manifests still
-// names them.
-func WithoutAttestationsInIndex() BuildOption {
-	return func(o *buildOptions) error { o.attestationsInIndex = false; return nil }
-}
-
 // probeTimeout bounds the check of whether a failed node still answers.
 const probeTimeout = 5 * time.Second
 

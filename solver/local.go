@@ -134,3 +134,43 @@ func checkReadable(ctx context.Context, name, abs string, fsys fsutil.FS) error 
 	}
 	return nil
 }
+
+func localFS(name, dir string, lo *localOptions) (fsutil.FS, error) {
+	if name == "" {
+		return nil, errors.New("local: empty name")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local %q: %w", name, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("local %q: context directory %s: %w", name, dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("local %q: context %s is a file, not a directory", name, dir)
+	}
+	if abs == "/" {
+		return nil, fmt.Errorf("local %q: refusing / as a build context: point it at your project's directory", name)
+	}
+	if home, err := os.UserHomeDir(); err == nil && filepath.Clean(home) == abs {
+		return nil, fmt.Errorf("local %q: refusing the home directory %s as a build context: point it at your project's directory", name, abs)
+	}
+	fs, err := fsutil.NewFS(abs)
+	if err != nil {
+		return nil, fmt.Errorf("local %q: %w", name, err)
+	}
+	excludes, err := lo.excludePatterns(name, abs)
+	if err != nil {
+		return nil, err
+	}
+	if len(excludes) > 0 {
+		if fs, err = fsutil.NewFilterFS(fs, &fsutil.FilterOpt{ExcludePatterns: excludes}); err != nil {
+			return nil, fmt.Errorf("local %q: %w", name, err)
+		}
+	}
+	if err := checkReadable(context.Background(), name, abs, fs); err != nil {
+		return nil, err
+	}
+	return fs, nil
+}
