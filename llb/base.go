@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/distribution/reference"
 	"strings"
 
 	cplatforms "github.com/containerd/platforms"
+	"github.com/distribution/reference"
 	bk "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/solver/pb"
@@ -143,7 +143,7 @@ func (b Base) State() bk.State {
 func missingPlatform(ctx context.Context, r bk.ImageMetaResolver, ref, full string, p ocispec.Platform, cause error) error {
 	var have []string
 	for _, sp := range platforms.Supported() {
-		if samePlatform(sp, p) {
+		if platforms.Equal(sp, p) {
 			continue
 		}
 		_, _, dt, err := r.ResolveImageConfig(ctx, full, sourceresolver.Opt{

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	cplatforms "github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -48,10 +47,10 @@ func TestResolveBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Ref != "docker.io/library/debian:bookworm-slim" || b.Digest != debianDigest || !samePlatform(b.Platform, arm64) || !slices.Equal(b.Config.Config.Cmd, []string{"bash"}) {
+	if b.Ref != "docker.io/library/debian:bookworm-slim" || b.Digest != debianDigest || !platforms.Equal(b.Platform, arm64) || !slices.Equal(b.Config.Config.Cmd, []string{"bash"}) {
 		t.Errorf("ResolveBase = %+v", b)
 	}
-	if len(r.calls) != 1 || r.calls[0].ImageOpt == nil || !samePlatform(*r.calls[0].ImageOpt.Platform, arm64) {
+	if len(r.calls) != 1 || r.calls[0].ImageOpt == nil || !platforms.Equal(*r.calls[0].ImageOpt.Platform, arm64) {
 		t.Fatalf("resolver calls %+v, want one for linux/arm64", r.calls)
 	}
 	if r.refs[0] != "docker.io/library/debian:bookworm-slim" {
@@ -114,7 +113,7 @@ func TestResolveBaseScratchDoesNoIO(t *testing.T) {
 	for _, ref := range []string{"scratch", ""} {
 		r := &fakeResolver{}
 		b, err := ResolveBase(t.Context(), r, ref, p)
-		if err != nil || !b.IsScratch() || !samePlatform(b.Platform, p) || b.Digest != "" {
+		if err != nil || !b.IsScratch() || !platforms.Equal(b.Platform, p) || b.Digest != "" {
 			t.Errorf("ResolveBase(%q) = %+v, %v", ref, b, err)
 		}
 		if len(r.calls) != 0 {
@@ -170,28 +169,10 @@ func TestBaseStateRefs(t *testing.T) {
 	// Scratch has no op at all, but keeps its platform for what is built on it.
 	s := Scratch(platforms.MustParse("linux/arm/v7")).State()
 	got, err := s.GetPlatform(t.Context())
-	if err != nil || got == nil || !samePlatform(*got, platforms.MustParse("linux/arm/v7")) {
+	if err != nil || got == nil || !platforms.Equal(*got, platforms.MustParse("linux/arm/v7")) {
 		t.Errorf("scratch state platform %v, %v", got, err)
 	}
 	if err := marshalErr(t, Base{Ref: "alpine"}.State()); !strings.Contains(err.Error(), `"alpine"`) {
 		t.Errorf("error %q", err)
-	}
-}
-
-func TestSamePlatform(t *testing.T) {
-	for _, tt := range []struct {
-		a, b string
-		want bool
-	}{
-		{"linux/arm/v7", "linux/arm", true},
-		{"linux/arm64", "linux/arm64/v8", true},
-		{"linux/arm/v6", "linux/arm/v7", false},
-		{"linux/amd64", "linux/arm64", false},
-	} {
-		a, _ := cplatforms.Parse(tt.a)
-		b, _ := cplatforms.Parse(tt.b)
-		if got := samePlatform(a, b); got != tt.want {
-			t.Errorf("samePlatform(%s, %s) = %v", tt.a, tt.b, got)
-		}
 	}
 }

@@ -192,7 +192,7 @@ func CargoImage(src bk.State, builder, runtime Base, bin string, tc platforms.To
 	switch err := split.foreign("CargoImage"); {
 	case err != nil:
 		st.Runtime = failed(fmt.Errorf("image for %s: %w", target, err))
-	case !samePlatform(runtime.Platform, tc.Platform):
+	case !platforms.Equal(runtime.Platform, tc.Platform):
 		st.Runtime = failed(fmt.Errorf("image for %s: runtime base image %q is for %s, but the toolchain targets %s",
 			target, runtime.Ref, formatPlatform(runtime.Platform), target))
 	default:

@@ -73,10 +73,10 @@ func newCrossSet(what string, builder Base, all []platforms.Toolchain, tc platfo
 		if t.DebianArch == "" || t.GNUTriple == "" || t.RustTarget == "" {
 			return crossSet{}, fmt.Errorf("%s: target %s has no Debian cross toolchain: get targets from platforms.ToolchainFor, Linux only", what, formatPlatform(t.Platform))
 		}
-		if len(s.targets) > 0 && samePlatform(t.Platform, tc.Platform) {
+		if len(s.targets) > 0 && platforms.Equal(t.Platform, tc.Platform) {
 			found = true // tc itself is checked first, then looked for in all
 		}
-		if !slices.ContainsFunc(s.targets, func(u platforms.Toolchain) bool { return samePlatform(u.Platform, t.Platform) }) {
+		if !slices.ContainsFunc(s.targets, func(u platforms.Toolchain) bool { return platforms.Equal(u.Platform, t.Platform) }) {
 			s.targets = append(s.targets, t)
 		}
 	}

@@ -59,7 +59,7 @@ func GoImage(src bk.State, builder, runtime Base, tc platforms.Toolchain, spec I
 	switch {
 	case nameErr != nil:
 		st.Runtime = failed(fmt.Errorf("image for %s: %w", target, nameErr))
-	case !samePlatform(runtime.Platform, tc.Platform):
+	case !platforms.Equal(runtime.Platform, tc.Platform):
 		st.Runtime = failed(fmt.Errorf("image for %s: runtime base image %q is for %s, but the toolchain targets %s",
 			target, runtime.Ref, formatPlatform(runtime.Platform), target))
 	default:

@@ -11,13 +11,6 @@ import (
 	"github.com/crossllb/crossllb/platforms"
 )
 
-// samePlatform reports whether a and b name the same OS, architecture and
-// variant once normalised ("linux/arm" and "linux/arm/v7" are the same).
-func samePlatform(a, b ocispec.Platform) bool {
-	a, b = cplatforms.Normalize(a), cplatforms.Normalize(b)
-	return a.OS == b.OS && a.Architecture == b.Architecture && a.Variant == b.Variant
-}
-
 // checkPlatform rejects a platform without OS or architecture: an op built
 // with it would fall back to the client host's platform.
 func checkPlatform(what string, p ocispec.Platform) error {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/crossllb/crossllb/platforms"
 )
 
@@ -112,4 +114,22 @@ func ExampleToolchain_DebianCrossPackages() {
 	// linux/arm/v7 [gcc-arm-linux-gnueabihf libc6-dev-armhf-cross] [libssl-dev:armhf]
 	// linux/386 [gcc-i686-linux-gnu libc6-dev-i386-cross] [libssl-dev:i386]
 	// windows/amd64 [] []
+}
+
+// Equal compares platforms once normalised: arm means arm/v7, aarch64 is
+// arm64.
+func ExampleEqual() {
+	fmt.Println(platforms.Equal(
+		ocispec.Platform{OS: "linux", Architecture: "arm"},
+		ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}))
+	fmt.Println(platforms.Equal(
+		ocispec.Platform{OS: "linux", Architecture: "aarch64"},
+		ocispec.Platform{OS: "linux", Architecture: "arm64"}))
+	fmt.Println(platforms.Equal(
+		ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "v6"},
+		ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}))
+	// Output:
+	// true
+	// true
+	// false
 }

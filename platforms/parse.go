@@ -122,6 +122,23 @@ func Format(p ocispec.Platform) string {
 	return join(p.OS, p.Architecture, p.Variant)
 }
 
+// Equal reports whether a and b are the same platform: the same OS,
+// architecture and variant once normalised ({linux arm ""} is linux/arm/v7,
+// aarch64 is arm64, case does not count). OSVersion and OSFeatures are not
+// compared. A platform crossllb does not support is compared after
+// containerd's normalisation.
+func Equal(a, b ocispec.Platform) bool {
+	return equalKey(a) == equalKey(b)
+}
+
+func equalKey(p ocispec.Platform) string {
+	if n, err := Normalize(p); err == nil {
+		return join(n.OS, n.Architecture, n.Variant)
+	}
+	n := cplatforms.Normalize(ocispec.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant})
+	return join(n.OS, n.Architecture, n.Variant)
+}
+
 // Normalize validates p and returns its normalised form, by the rules of
 // [Parse]: letters are lower-cased, aliases resolved, an empty OS means
 // linux, and the result must be a supported platform. Unsupported

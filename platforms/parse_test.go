@@ -368,3 +368,32 @@ func nonEmpty(ss ...string) []string {
 	}
 	return out
 }
+
+func TestEqual(t *testing.T) {
+	p := func(os, arch, variant string) ocispec.Platform {
+		return ocispec.Platform{OS: os, Architecture: arch, Variant: variant}
+	}
+	for _, tc := range []struct {
+		a, b ocispec.Platform
+		want bool
+	}{
+		{p("linux", "amd64", ""), p("linux", "amd64", ""), true},
+		{p("linux", "arm", ""), p("linux", "arm", "v7"), true},
+		{p("linux", "aarch64", ""), p("linux", "arm64", "v8"), true},
+		{p("Linux", "AMD64", ""), p("linux", "amd64", ""), true},
+		{p("", "amd64", ""), p("linux", "amd64", ""), true},
+		{p("linux", "amd64", "v2"), p("linux", "amd64", ""), false},
+		{p("linux", "arm", "v6"), p("linux", "arm", "v7"), false},
+		{p("linux", "amd64", ""), p("windows", "amd64", ""), false},
+		// Unsupported platforms: containerd's normalisation.
+		{p("linux", "mips64le", ""), p("linux", "mips64le", ""), true},
+		{p("linux", "mips64le", ""), p("linux", "mips64", ""), false},
+	} {
+		if got := platforms.Equal(tc.a, tc.b); got != tc.want {
+			t.Errorf("Equal(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+		if got := platforms.Equal(tc.b, tc.a); got != tc.want {
+			t.Errorf("Equal(%v, %v) = %v, want %v (not symmetric)", tc.b, tc.a, got, tc.want)
+		}
+	}
+}

@@ -174,7 +174,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 	build := workers[0].Platforms[0]
 	var plan Plan
 	for _, t := range targets {
-		plan = append(plan, Assignment{Target: t, Node: c.addr, Build: build, Native: platforms.Format(t) == platforms.Format(build)})
+		plan = append(plan, Assignment{Target: t, Node: c.addr, Build: build, Native: platforms.Equal(t, build)})
 	}
 	if !o.fleetPart {
 		o.logPlan(ctx, plan)

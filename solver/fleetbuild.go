@@ -199,7 +199,7 @@ func (c *Client) answers(ctx context.Context) bool {
 func uniqueBuilds(plan Plan) []ocispec.Platform {
 	var out []ocispec.Platform
 	for _, a := range plan {
-		if !slices.ContainsFunc(out, func(p ocispec.Platform) bool { return platforms.Format(p) == platforms.Format(a.Build) }) {
+		if !slices.ContainsFunc(out, func(p ocispec.Platform) bool { return platforms.Equal(p, a.Build) }) {
 			out = append(out, a.Build)
 		}
 	}

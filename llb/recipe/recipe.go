@@ -88,7 +88,7 @@ func (im *Image) check() error {
 			return fmt.Errorf("Platforms[%d]: %w", i, err)
 		}
 		for _, q := range im.Platforms[:i] {
-			if platforms.Format(q) == platforms.Format(p) {
+			if platforms.Equal(q, p) {
 				return fmt.Errorf("Platforms: %s is given twice", platforms.Format(p))
 			}
 		}
