@@ -25,13 +25,8 @@ type cargoOptions struct {
 
 func newCargoOptions(opts []CargoOption) (*cargoOptions, error) {
 	o := &cargoOptions{namespace: "default"}
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(o); err != nil {
-			return nil, err
-		}
+	if err := applyOptions(o, opts); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -130,14 +125,8 @@ func reservedCargoEnv(key string) string {
 // CARGO_TARGET_DIR, CARGO_HOME) are rejected.
 func WithCargoEnv(kv ...string) CargoOption {
 	return func(o *cargoOptions) error {
-		for _, e := range kv {
-			k, _, ok := strings.Cut(e, "=")
-			if !ok || !validEnvKey(k) {
-				return fmt.Errorf("WithCargoEnv(%q): want KEY=VALUE", e)
-			}
-			if why := reservedCargoEnv(k); why != "" {
-				return fmt.Errorf("WithCargoEnv(%q): %s is set by CargoCompile: %s", e, k, why)
-			}
+		if err := checkEnv("WithCargoEnv", "CargoCompile", kv, reservedCargoEnv); err != nil {
+			return err
 		}
 		o.env = append(o.env, kv...)
 		return nil

@@ -29,13 +29,8 @@ type cOptions struct {
 
 func newCOptions(opts []COption) (*cOptions, error) {
 	o := &cOptions{command: []string{"make"}}
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(o); err != nil {
-			return nil, err
-		}
+	if err := applyOptions(o, opts); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -58,15 +53,8 @@ func WithCCommand(args ...string) COption {
 // and are rejected.
 func WithCEnv(kv ...string) COption {
 	return func(o *cOptions) error {
-		for _, e := range kv {
-			k, _, ok := strings.Cut(e, "=")
-			if !ok || !validEnvKey(k) {
-				return fmt.Errorf("WithCEnv(%q): want KEY=VALUE", e)
-			}
-			switch k {
-			case "CC", "AR", "HOST", "CROSS_COMPILE":
-				return fmt.Errorf("WithCEnv(%q): %s is set by CCompile from the target platform's toolchain", e, k)
-			}
+		if err := checkEnv("WithCEnv", "CCompile", kv, reservedCEnv); err != nil {
+			return err
 		}
 		o.env = append(o.env, kv...)
 		return nil
@@ -160,3 +148,12 @@ func CCompile(src bk.State, builder Base, artifact string, tc platforms.Toolchai
 
 // CArtifactName is the file name CCompile gives artifact in its result.
 func CArtifactName(artifact string) string { return path.Base(path.Clean(artifact)) }
+
+// reservedCEnv says why CCompile sets k itself, or "" when the user may.
+func reservedCEnv(k string) string {
+	switch k {
+	case "CC", "AR", "HOST", "CROSS_COMPILE":
+		return "it comes from the target platform's toolchain"
+	}
+	return ""
+}

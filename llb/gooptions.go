@@ -27,13 +27,8 @@ type goOptions struct {
 
 func newGoOptions(opts []GoOption) (*goOptions, error) {
 	o := &goOptions{pkg: ".", namespace: "default"}
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(o); err != nil {
-			return nil, err
-		}
+	if err := applyOptions(o, opts); err != nil {
+		return nil, err
 	}
 	if o.name == "" {
 		o.name = defaultBinaryName(o.pkg)
@@ -139,14 +134,8 @@ func reservedGoEnv(key string) string {
 // GOMODCACHE) are rejected.
 func WithGoEnv(kv ...string) GoOption {
 	return func(o *goOptions) error {
-		for _, e := range kv {
-			k, _, ok := strings.Cut(e, "=")
-			if !ok || !validEnvKey(k) {
-				return fmt.Errorf("WithGoEnv(%q): want KEY=VALUE", e)
-			}
-			if why := reservedGoEnv(k); why != "" {
-				return fmt.Errorf("WithGoEnv(%q): %s is set by GoCompile: %s", e, k, why)
-			}
+		if err := checkEnv("WithGoEnv", "GoCompile", kv, reservedGoEnv); err != nil {
+			return err
 		}
 		o.env = append(o.env, kv...)
 		return nil

@@ -112,13 +112,8 @@ func WithShell(script string) RuntimeOption {
 // newRuntimeOptions applies opts in order.
 func newRuntimeOptions(opts []RuntimeOption) (*runtimeOptions, error) {
 	o := &runtimeOptions{}
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(o); err != nil {
-			return nil, err
-		}
+	if err := applyOptions(o, opts); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
