@@ -180,27 +180,11 @@ const CargoBinaryDir = "/usr/local/bin"
 // invalid option makes Runtime fail at Marshal with an error naming the
 // target.
 func CargoImage(src bk.State, builder, runtime Base, bin string, tc platforms.Toolchain, all []platforms.Toolchain, spec ImageSpec, opts ...ImageOption) Stages {
-	target := formatPlatform(tc.Platform)
 	split := splitImageOptions(opts)
-	rtOpts := split.rtOpts
 	compile := CargoCompile(src, builder, bin, tc, all, split.cargoOpts...)
 	dest := CargoBinaryDir + "/" + bin
 	if spec.Entrypoint == nil {
 		spec.Entrypoint = []string{dest}
 	}
-	st := Stages{Compile: compile, Config: ImageConfig(runtime, spec)}
-	switch err := split.foreign("CargoImage"); {
-	case err != nil:
-		st.Runtime = failed(fmt.Errorf("image for %s: %w", target, err))
-	case !platforms.Equal(runtime.Platform, tc.Platform):
-		st.Runtime = failed(fmt.Errorf("image for %s: runtime base image %q is for %s, but the toolchain targets %s",
-			target, runtime.Ref, formatPlatform(runtime.Platform), target))
-	default:
-		if err := spec.Validate(); err != nil {
-			st.Runtime = failed(fmt.Errorf("image for %s: %w", target, err))
-			break
-		}
-		st.Runtime = RuntimeStage(runtime, []Artifact{{From: compile, Path: "/" + bin, Dest: dest, Mode: 0o755}}, rtOpts...)
-	}
-	return st
+	return binaryImage(compile, runtime, tc, spec, "/"+bin, dest, split.foreign("CargoImage"), split.rtOpts)
 }

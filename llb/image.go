@@ -42,7 +42,6 @@ type Stages struct {
 // [ImageSpec.Validate]) or an invalid option makes Runtime fail at Marshal
 // with an error naming the target.
 func GoImage(src bk.State, builder, runtime Base, tc platforms.Toolchain, spec ImageSpec, opts ...ImageOption) Stages {
-	target := formatPlatform(tc.Platform)
 	split := splitImageOptions(opts)
 	goOpts, rtOpts := split.goOpts, split.rtOpts
 	compile := GoCompile(src, builder, tc, goOpts...)
@@ -50,15 +49,22 @@ func GoImage(src bk.State, builder, runtime Base, tc platforms.Toolchain, spec I
 	if err := split.foreign("GoImage"); err != nil {
 		nameErr = err
 	}
-	dest := GoBinaryPath(tc.Platform, name)
 	if spec.Entrypoint == nil {
 		spec.Entrypoint = GoEntrypoint(tc.Platform, name)
 	}
-	st := Stages{Compile: compile, Config: ImageConfig(runtime, spec)}
+	return binaryImage(compile, runtime, tc, spec, "/"+name, GoBinaryPath(tc.Platform, name), nameErr, rtOpts)
+}
 
+// binaryImage is the image of GoImage and CargoImage: compile's binary at
+// path is copied to dest on the runtime stage, which fails with optErr (an
+// option error found while building the compile stage), or when runtime
+// is not for tc's platform, or spec is not valid.
+func binaryImage(compile bk.State, runtime Base, tc platforms.Toolchain, spec ImageSpec, path, dest string, optErr error, rtOpts []RuntimeOption) Stages {
+	target := formatPlatform(tc.Platform)
+	st := Stages{Compile: compile, Config: ImageConfig(runtime, spec)}
 	switch {
-	case nameErr != nil:
-		st.Runtime = failed(fmt.Errorf("image for %s: %w", target, nameErr))
+	case optErr != nil:
+		st.Runtime = failed(fmt.Errorf("image for %s: %w", target, optErr))
 	case !platforms.Equal(runtime.Platform, tc.Platform):
 		st.Runtime = failed(fmt.Errorf("image for %s: runtime base image %q is for %s, but the toolchain targets %s",
 			target, runtime.Ref, formatPlatform(runtime.Platform), target))
@@ -67,12 +73,7 @@ func GoImage(src bk.State, builder, runtime Base, tc platforms.Toolchain, spec I
 			st.Runtime = failed(fmt.Errorf("image for %s: %w", target, err))
 			break
 		}
-		st.Runtime = RuntimeStage(runtime, []Artifact{{
-			From: compile,
-			Path: "/" + name,
-			Dest: dest,
-			Mode: 0o755,
-		}}, rtOpts...)
+		st.Runtime = RuntimeStage(runtime, []Artifact{{From: compile, Path: path, Dest: dest, Mode: 0o755}}, rtOpts...)
 	}
 	return st
 }
