@@ -1,20 +1,14 @@
 package solver
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +23,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/crossllb/crossllb/platforms"
+	"github.com/crossllb/crossllb/solver/internal/ocilayout"
 )
 
 // assembly turns the parts of a build (each a BuildKit build of some
@@ -92,7 +87,7 @@ func (a *assembly) sink() (io.WriteCloser, error) {
 	a.sinks = append(a.sinks, pw)
 	a.mu.Unlock()
 	go func() {
-		err := extractBlobs(pr, a.merged)
+		err := ocilayout.ExtractBlobs(pr, a.merged)
 		_ = pr.CloseWithError(err) // unblocks the writer on a bad stream
 		s.done <- err
 	}()
@@ -110,36 +105,6 @@ func (s *sinkWriter) Close() error {
 		return fmt.Errorf("receiving a node's layout: %w", err)
 	}
 	return nil
-}
-
-// extractBlobs stores the blobs of an OCI layout tar in the layout at dir,
-// each checked against its digest; the tar's index.json and oci-layout
-// are not needed (the part's index is a blob too).
-func extractBlobs(r io.Reader, dir string) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		parts := strings.Split(path.Clean(h.Name), "/")
-		if len(parts) != 3 || parts[0] != ocispec.ImageBlobsDir {
-			continue
-		}
-		d := digest.NewDigestFromEncoded(digest.Algorithm(parts[1]), parts[2])
-		if err := d.Validate(); err != nil {
-			return fmt.Errorf("%s: not a blob: %w", h.Name, err)
-		}
-		if err := writeBlob(dir, ocispec.Descriptor{Digest: d, Size: h.Size}, tr); err != nil {
-			return fmt.Errorf("blob %s: %w", d, err)
-		}
-	}
 }
 
 // part is one BuildKit build of some of the targets.
@@ -180,9 +145,9 @@ func (a *assembly) partOptions(o *buildOptions, target *ocispec.Platform) (*buil
 }
 
 // partFetcher reads small blobs (indexes, manifests) of the parts.
-func (a *assembly) partFetcher() (blobFetcher, error) {
+func (a *assembly) partFetcher() (ocilayout.Fetcher, error) {
 	if a.merged != "" {
-		return layoutFetcher(a.merged), nil
+		return ocilayout.DirFetcher(a.merged), nil
 	}
 	return registryFetcher(a.registry[0])
 }
@@ -197,7 +162,7 @@ func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, 
 		return err
 	}
 	for _, p := range parts {
-		dt, err := fetchVerified(ctx, fetch, p.res.Index.Digest)
+		dt, err := ocilayout.FetchVerified(ctx, fetch, p.res.Index.Digest)
 		if err != nil {
 			return fmt.Errorf("reading the index %s a node exported: %w", p.res.Index.Digest, err)
 		}
@@ -252,10 +217,10 @@ func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, 
 		// The attestation manifests are written even when the index
 		// leaves them out: Result.Manifests names them.
 		blobs := append(slices.Clip(idx.Manifests[:len(a.targets)]), attList...)
-		if err := finishLayout(ctx, merged, blobs, idxJSON, desc, o.epoch); err != nil {
+		if err := ocilayout.Finish(ctx, merged, blobs, idxJSON, desc, createdAt(o.epoch)); err != nil {
 			return fmt.Errorf("merging the nodes' layouts: %w", err)
 		}
-		if res.Manifests, err = manifestsFromIndex(ctx, layoutFetcher(merged), desc, a.targets); err != nil {
+		if res.Manifests, err = manifestsFromIndex(ctx, ocilayout.DirFetcher(merged), desc, a.targets); err != nil {
 			return fmt.Errorf("reading back the assembled index: %w", err)
 		}
 		// Tars first: the directory output takes the merged layout itself.
@@ -269,13 +234,13 @@ func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, 
 					return err
 				}
 				commits = append(commits, s)
-				if err := writeTopIndex(merged, desc, o.epoch, out.Name); err != nil {
+				if err := ocilayout.WriteIndex(merged, desc, createdAt(o.epoch), layoutNames(out.Name)); err != nil {
 					return fmt.Errorf("output %s: %w", out, err)
 				}
 				if kind == KindOCITar {
-					err = writeLayoutTar(merged, s.tar)
+					err = ocilayout.WriteTar(merged, s.tar)
 				} else {
-					err = moveLayout(merged, s.tmp)
+					err = ocilayout.Move(merged, s.tmp)
 				}
 				if err != nil {
 					return fmt.Errorf("output %s: %w", out, err)
@@ -329,119 +294,6 @@ func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, 
 	return nil
 }
 
-// finishLayout makes the layout at dir, which holds every part's blobs,
-// the layout of the index idxJSON: it adds the index, index.json and
-// oci-layout, checks that every blob the manifests in blobs reach is
-// there, and removes the rest (the parts' own indexes, blobs of an attempt
-// that failed and was retried elsewhere).
-func finishLayout(ctx context.Context, dir string, blobs []ocispec.Descriptor, idxJSON []byte, desc ocispec.Descriptor, epoch *time.Time) error {
-	if err := writeBlob(dir, desc, bytes.NewReader(idxJSON)); err != nil {
-		return fmt.Errorf("index %s: %w", desc.Digest, err)
-	}
-	keep := map[string]bool{blobPath(dir, desc.Digest): true}
-	for _, m := range blobs {
-		mdt, err := fetchVerified(ctx, layoutFetcher(dir), m.Digest)
-		if err != nil {
-			return fmt.Errorf("manifest %s: %w", m.Digest, err)
-		}
-		var man ocispec.Manifest
-		if err := json.Unmarshal(mdt, &man); err != nil {
-			return fmt.Errorf("manifest %s: %w", m.Digest, err)
-		}
-		for _, d := range append([]ocispec.Descriptor{man.Config, m}, man.Layers...) {
-			p := blobPath(dir, d.Digest)
-			st, err := os.Stat(p)
-			if err != nil {
-				return fmt.Errorf("blob %s of manifest %s: %w", d.Digest, m.Digest, err)
-			}
-			if st.Size() != d.Size {
-				return fmt.Errorf("blob %s of manifest %s: %d bytes, the descriptor says %d", d.Digest, m.Digest, st.Size(), d.Size)
-			}
-			keep[p] = true
-		}
-	}
-	err := filepath.WalkDir(filepath.Join(dir, ocispec.ImageBlobsDir), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || keep[p] {
-			return err
-		}
-		return os.Remove(p)
-	})
-	if err != nil {
-		return err
-	}
-	layoutJSON, err := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, ocispec.ImageLayoutFile), layoutJSON, 0o644); err != nil {
-		return err
-	}
-	return writeTopIndex(dir, desc, epoch, "")
-}
-
-// writeTopIndex writes the layout's index.json pointing at desc, dated
-// (epoch, else now) and, when name is set, naming the image as BuildKit's
-// oci exporter does (see layoutNames).
-func writeTopIndex(dir string, desc ocispec.Descriptor, epoch *time.Time, name string) error {
-	created := time.Now().UTC()
-	if epoch != nil {
-		created = epoch.UTC()
-	}
-	top := desc
-	top.Annotations = map[string]string{ocispec.AnnotationCreated: created.Format(time.RFC3339)}
-	maps.Copy(top.Annotations, layoutNames(name))
-	indexJSON, err := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{top}})
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, ocispec.ImageIndexFile), indexJSON, 0o644)
-}
-
-func blobPath(layout string, d digest.Digest) string {
-	return filepath.Join(layout, ocispec.ImageBlobsDir, d.Algorithm().String(), d.Encoded())
-}
-
-// writeBlob stores r as the blob d of the layout, checking its size and
-// digest, through a temporary file; a blob already there is kept.
-func writeBlob(layout string, d ocispec.Descriptor, r io.Reader) error {
-	dst := blobPath(layout, d.Digest)
-	if _, err := os.Stat(dst); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	v := d.Digest.Verifier()
-	n, err := io.Copy(io.MultiWriter(tmp, v), r)
-	err = errors.Join(err, tmp.Close())
-	switch {
-	case err != nil:
-		return err
-	case n != d.Size:
-		return fmt.Errorf("%d bytes, the descriptor says %d", n, d.Size)
-	case !v.Verified():
-		return errors.New("content does not match its digest")
-	}
-	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
-}
-
-// moveLayout puts the layout at src where the staged output dst (an empty
-// directory) is.
-func moveLayout(src, dst string) error {
-	if err := os.Remove(dst); err != nil {
-		return err
-	}
-	return os.Rename(src, dst)
-}
-
 // rawIndex is an index's bytes as ggcr's remote.Put takes them.
 type rawIndex []byte
 
@@ -461,13 +313,7 @@ func pushIndex(ctx context.Context, out Output, idxJSON []byte) error {
 	return nil
 }
 
-func layoutFetcher(dir string) blobFetcher {
-	return func(_ context.Context, d digest.Digest) ([]byte, error) {
-		return os.ReadFile(blobPath(dir, d))
-	}
-}
-
-func registryFetcher(out Output) (blobFetcher, error) {
+func registryFetcher(out Output) (ocilayout.Fetcher, error) {
 	ref, err := name.ParseReference(out.Name, nameOpts(out)...)
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", out, err)
@@ -481,45 +327,11 @@ func registryFetcher(out Output) (blobFetcher, error) {
 	}, nil
 }
 
-// writeLayoutTar writes the layout at dir to w as an OCI layout tar:
-// directories, then files, in lexical order, owned by root, dated 1970, so
-// that the same layout gives the same bytes.
-func writeLayoutTar(dir string, w io.Writer) error {
-	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == dir {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		h := &tar.Header{Name: filepath.ToSlash(rel), Mode: int64(info.Mode().Perm()), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		switch {
-		case d.IsDir():
-			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
-			return tw.WriteHeader(h)
-		case d.Type().IsRegular():
-			h.Typeflag, h.Size = tar.TypeReg, info.Size()
-			if err := tw.WriteHeader(h); err != nil {
-				return err
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			_, err = io.Copy(tw, f)
-			return err
-		}
-		return fmt.Errorf("%s: not a file or directory", rel)
-	})
-	if err != nil {
-		return err
+// createdAt is the date of a layout's index.json: the build's epoch
+// (SOURCE_DATE_EPOCH), else now.
+func createdAt(epoch *time.Time) time.Time {
+	if epoch != nil {
+		return epoch.UTC()
 	}
-	return tw.Close()
+	return time.Now().UTC()
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/client"
@@ -18,6 +17,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/crossllb/crossllb/platforms"
+	"github.com/crossllb/crossllb/solver/internal/ocilayout"
 )
 
 // writeTestPart writes an OCI layout at dir as one node's export of
@@ -27,7 +27,7 @@ func writeTestPart(t *testing.T, dir string, targets ...string) *Result {
 	t.Helper()
 	put := func(mt string, dt []byte) ocispec.Descriptor {
 		d := ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(dt), Size: int64(len(dt))}
-		if err := writeBlob(dir, d, bytes.NewReader(dt)); err != nil {
+		if err := ocilayout.WriteBlob(dir, d, bytes.NewReader(dt)); err != nil {
 			t.Fatal(err)
 		}
 		return d
@@ -236,52 +236,5 @@ func TestRelay(t *testing.T) {
 	v := s.Vertexes[0]
 	if v.Digest == d || v.Name != "[node-a linux/arm64] go build" || v.Inputs[0] != v.Digest || s.Statuses[0].Vertex != v.Digest || s.Logs[0].Vertex != v.Digest {
 		t.Errorf("relayed %+v", s)
-	}
-}
-
-// A node's layout stream is checked blob by blob: content that does not
-// match its name fails, and nothing of it is kept; names outside blobs/
-// are not written anywhere.
-func TestExtractBlobs(t *testing.T) {
-	good := []byte("good blob")
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	add := func(name string, dt []byte) {
-		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o444, Size: int64(len(dt)), Typeflag: tar.TypeReg})
-		tw.Write(dt)
-	}
-	add("blobs/sha256/"+digest.FromBytes(good).Encoded(), good)
-	add("../../escape", []byte("x"))
-	add("index.json", []byte("{}"))
-	tw.Close()
-	dir := t.TempDir()
-	if err := extractBlobs(bytes.NewReader(buf.Bytes()), dir); err != nil {
-		t.Fatal(err)
-	}
-	if dt, err := os.ReadFile(blobPath(dir, digest.FromBytes(good))); err != nil || !bytes.Equal(dt, good) {
-		t.Errorf("good blob: %q, %v", dt, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
-		t.Error("index.json of a part was written")
-	}
-
-	buf.Reset()
-	tw = tar.NewWriter(&buf)
-	add("blobs/sha256/"+digest.FromBytes([]byte("other")).Encoded(), []byte("evil!"))
-	tw.Close()
-	dir = t.TempDir()
-	err := extractBlobs(bytes.NewReader(buf.Bytes()), dir)
-	if err == nil || !strings.Contains(err.Error(), "bytes") && !strings.Contains(err.Error(), "digest") {
-		t.Errorf("a blob that does not match its name: %v", err)
-	}
-	var files []string
-	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if len(files) != 0 {
-		t.Errorf("kept %v", files)
 	}
 }

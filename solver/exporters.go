@@ -17,6 +17,8 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/solver/internal/ocilayout"
 )
 
 // staged is an output being written: BuildKit writes to tmp, and commit
@@ -123,36 +125,6 @@ func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDige
 	return s, nil
 }
 
-// unnameLayout drops the "latest" that BuildKit's oci exporter writes as
-// org.opencontainers.image.ref.name into a directory layout exported
-// without a name (a tar gets none): both outputs follow one rule, a layout
-// is named only by its output's name=.
-func unnameLayout(dir string) error {
-	p := filepath.Join(dir, ocispec.ImageIndexFile)
-	dt, err := os.ReadFile(p)
-	if err != nil {
-		return err
-	}
-	var idx ocispec.Index
-	if err := json.Unmarshal(dt, &idx); err != nil {
-		return fmt.Errorf("%s: %w", p, err)
-	}
-	changed := false
-	for i, m := range idx.Manifests {
-		if m.Annotations[ocispec.AnnotationRefName] == "latest" && m.Annotations["io.containerd.image.name"] == "" {
-			delete(idx.Manifests[i].Annotations, ocispec.AnnotationRefName)
-			changed = true
-		}
-	}
-	if !changed {
-		return nil
-	}
-	if dt, err = json.Marshal(idx); err != nil {
-		return err
-	}
-	return os.WriteFile(p, dt, 0o644)
-}
-
 // commit moves a finished output into place.
 func (s *staged) commit() error {
 	for _, f := range s.files {
@@ -171,7 +143,7 @@ func (s *staged) commit() error {
 		}
 	case KindOCIDir:
 		if s.out.Name == "" {
-			if err := unnameLayout(s.tmp); err != nil {
+			if err := ocilayout.Unname(s.tmp); err != nil {
 				return fmt.Errorf("output %s: %w", s.out, err)
 			}
 		}
@@ -179,7 +151,7 @@ func (s *staged) commit() error {
 		if err := replaceableLayout(s.out); err != nil {
 			return err
 		}
-		if err := keepOtherImages(s.out.Dest, s.tmp); err != nil {
+		if err := ocilayout.KeepOtherImages(s.out.Dest, s.tmp); err != nil {
 			return fmt.Errorf("output %s: %w", s.out, err)
 		}
 		var old string

@@ -1,13 +1,11 @@
 package solver
 
 import (
-	"archive/tar"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -16,6 +14,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/crossllb/crossllb/platforms"
+	"github.com/crossllb/crossllb/solver/internal/ocilayout"
 )
 
 // Result describes what a build exported.
@@ -152,30 +151,20 @@ const (
 	annotationReferenceDigest = "vnd.docker.reference.digest"
 )
 
-// blobFetcher returns a small blob (index, manifest) by digest.
-type blobFetcher func(ctx context.Context, d digest.Digest) ([]byte, error)
-
 // readManifests reads the index BuildKit wrote to out back, so that callers
 // get each platform's manifest and config descriptors.
 func readManifests(ctx context.Context, out Output, index ocispec.Descriptor, targets []ocispec.Platform) ([]PlatformManifest, error) {
 	if index.Digest == "" {
 		return nil, errors.New("the exporter returned no index descriptor")
 	}
-	var fetch blobFetcher
+	var fetch ocilayout.Fetcher
 	switch out.Kind {
 	case KindOCIDir:
-		fetch = layoutFetcher(out.Dest)
+		fetch = ocilayout.DirFetcher(out.Dest)
 	case KindOCITar:
-		blobs, err := smallTarBlobs(out.Dest, 4<<20)
-		if err != nil {
+		var err error
+		if fetch, err = ocilayout.TarFetcher(out.Dest, 4<<20); err != nil {
 			return nil, err
-		}
-		fetch = func(_ context.Context, d digest.Digest) ([]byte, error) {
-			dt, ok := blobs[d]
-			if !ok {
-				return nil, fmt.Errorf("blob %s not in %s", d, out.Dest)
-			}
-			return dt, nil
 		}
 	case KindRegistry:
 		var err error
@@ -195,8 +184,8 @@ func nameOpts(out Output) []name.Option {
 	return nil
 }
 
-func manifestsFromIndex(ctx context.Context, fetch blobFetcher, index ocispec.Descriptor, targets []ocispec.Platform) ([]PlatformManifest, error) {
-	dt, err := fetchVerified(ctx, fetch, index.Digest)
+func manifestsFromIndex(ctx context.Context, fetch ocilayout.Fetcher, index ocispec.Descriptor, targets []ocispec.Platform) ([]PlatformManifest, error) {
+	dt, err := ocilayout.FetchVerified(ctx, fetch, index.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", index.Digest, err)
 	}
@@ -223,7 +212,7 @@ func manifestsFromIndex(ctx context.Context, fetch blobFetcher, index ocispec.De
 		if !ok {
 			return nil, fmt.Errorf("index %s has no manifest for %s", index.Digest, id)
 		}
-		mdt, err := fetchVerified(ctx, fetch, md.Digest)
+		mdt, err := ocilayout.FetchVerified(ctx, fetch, md.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("manifest %s (%s): %w", md.Digest, id, err)
 		}
@@ -238,51 +227,6 @@ func manifestsFromIndex(ctx context.Context, fetch blobFetcher, index ocispec.De
 		out = append(out, pm)
 	}
 	return out, nil
-}
-
-func fetchVerified(ctx context.Context, fetch blobFetcher, d digest.Digest) ([]byte, error) {
-	dt, err := fetch(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	if got := d.Algorithm().FromBytes(dt); got != d {
-		return nil, fmt.Errorf("content is %s, want %s", got, d)
-	}
-	return dt, nil
-}
-
-// smallTarBlobs reads the blobs of at most max bytes from an OCI layout tar.
-func smallTarBlobs(path string, max int64) (map[digest.Digest][]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[digest.Digest][]byte{}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", path, err)
-		}
-		dir, enc := filepath.Split(filepath.Clean(h.Name))
-		alg := filepath.Base(filepath.Clean(dir))
-		if h.Typeflag != tar.TypeReg || h.Size > max || filepath.Dir(filepath.Clean(dir)) != ocispec.ImageBlobsDir {
-			continue
-		}
-		d := digest.NewDigestFromEncoded(digest.Algorithm(alg), enc)
-		if d.Validate() != nil {
-			continue
-		}
-		dt, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %s: %w", path, h.Name, err)
-		}
-		out[d] = dt
-	}
 }
 
 func encodeBase64(dt []byte) string { return base64.StdEncoding.EncodeToString(dt) }

@@ -13,6 +13,8 @@ import (
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/crossllb/crossllb/solver/internal/ocilayout"
 )
 
 // fakeLayout is a content-addressed blob map with an index over manifests.
@@ -123,7 +125,7 @@ func TestSmallTarBlobs(t *testing.T) {
 	if err := file.Close(); err != nil {
 		t.Fatal(err)
 	}
-	blobs, err := smallTarBlobs(path, 1024)
+	blobs, err := ocilayout.SmallTarBlobs(path, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package solver
+package ocilayout
 
 import (
 	"encoding/json"
@@ -13,40 +13,40 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// layoutName is the name an index.json entry gives its image: containerd's
+// Name is the name an index.json entry gives its image: containerd's
 // full name, else the OCI ref name; "" for an unnamed one.
-func layoutName(d ocispec.Descriptor) string {
+func Name(d ocispec.Descriptor) string {
 	if n := d.Annotations["io.containerd.image.name"]; n != "" {
 		return n
 	}
 	return d.Annotations[ocispec.AnnotationRefName]
 }
 
-// keepOtherImages carries into the new layout at dir the images of the
+// KeepOtherImages carries into the new layout at dir the images of the
 // existing layout at old that the new one does not replace: an OCI layout
 // holds several images, and a build into it must not drop them. The new
 // image replaces the old entry of the same name (an unnamed image replaces
 // the unnamed one, as a tag moves). Kept entries' blobs are linked (or
 // copied) into dir, and dir's index.json lists them after the new image.
-func keepOtherImages(old, dir string) error {
-	oldIdx, err := readLayoutIndex(old)
+func KeepOtherImages(old, dir string) error {
+	oldIdx, err := ReadIndex(old)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // not a layout (an empty directory): nothing to keep
 	}
 	if err != nil {
 		return err
 	}
-	newIdx, err := readLayoutIndex(dir)
+	newIdx, err := ReadIndex(dir)
 	if err != nil {
 		return err
 	}
 	replaced := map[string]bool{}
 	for _, d := range newIdx.Manifests {
-		replaced[layoutName(d)] = true
+		replaced[Name(d)] = true
 	}
 	var kept []ocispec.Descriptor
 	for _, d := range oldIdx.Manifests {
-		if !replaced[layoutName(d)] {
+		if !replaced[Name(d)] {
 			kept = append(kept, d)
 		}
 	}
@@ -54,8 +54,8 @@ func keepOtherImages(old, dir string) error {
 		return nil
 	}
 	for _, d := range kept {
-		if err := carryBlobs(old, dir, d); err != nil {
-			return fmt.Errorf("keeping the image %q (%s) of %s: %w", layoutName(d), d.Digest, old, err)
+		if err := CarryBlobs(old, dir, d); err != nil {
+			return fmt.Errorf("keeping the image %q (%s) of %s: %w", Name(d), d.Digest, old, err)
 		}
 	}
 	newIdx.Manifests = append(newIdx.Manifests, kept...)
@@ -66,7 +66,8 @@ func keepOtherImages(old, dir string) error {
 	return os.WriteFile(filepath.Join(dir, ocispec.ImageIndexFile), dt, 0o644)
 }
 
-func readLayoutIndex(dir string) (ocispec.Index, error) {
+// ReadIndex reads the index.json of the layout at dir.
+func ReadIndex(dir string) (ocispec.Index, error) {
 	var idx ocispec.Index
 	dt, err := os.ReadFile(filepath.Join(dir, ocispec.ImageIndexFile))
 	if err != nil {
@@ -78,9 +79,9 @@ func readLayoutIndex(dir string) (ocispec.Index, error) {
 	return idx, nil
 }
 
-// carryBlobs links d's blob and every blob it reaches (an index's
+// CarryBlobs links d's blob and every blob it reaches (an index's
 // manifests, a manifest's config and layers) from layout src into dst.
-func carryBlobs(src, dst string, d ocispec.Descriptor) error {
+func CarryBlobs(src, dst string, d ocispec.Descriptor) error {
 	seen := map[digest.Digest]bool{}
 	var walk func(d ocispec.Descriptor) error
 	walk = func(d ocispec.Descriptor) error {
@@ -91,7 +92,7 @@ func carryBlobs(src, dst string, d ocispec.Descriptor) error {
 		if err := d.Digest.Validate(); err != nil {
 			return err
 		}
-		from, to := blobPath(src, d.Digest), blobPath(dst, d.Digest)
+		from, to := BlobPath(src, d.Digest), BlobPath(dst, d.Digest)
 		if _, err := os.Stat(to); err != nil {
 			if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 				return err
@@ -154,4 +155,34 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.Rename(out.Name(), to)
+}
+
+// Unname drops the "latest" that BuildKit's oci exporter writes as
+// org.opencontainers.image.ref.name into a directory layout exported
+// without a name (a tar gets none): both outputs follow one rule, a layout
+// is named only by its output's name=.
+func Unname(dir string) error {
+	p := filepath.Join(dir, ocispec.ImageIndexFile)
+	dt, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(dt, &idx); err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	changed := false
+	for i, m := range idx.Manifests {
+		if m.Annotations[ocispec.AnnotationRefName] == "latest" && m.Annotations["io.containerd.image.name"] == "" {
+			delete(idx.Manifests[i].Annotations, ocispec.AnnotationRefName)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if dt, err = json.Marshal(idx); err != nil {
+		return err
+	}
+	return os.WriteFile(p, dt, 0o644)
 }
