@@ -180,122 +180,27 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 		o.logPlan(ctx, plan)
 	}
 
-	var stagedOuts []*staged
+	solveOpt, stagedOuts, err := o.stageOutputs(ids)
 	defer func() {
 		for _, s := range stagedOuts {
 			s.abort()
 		}
 	}()
-	solveOpt, err := o.solveOpt(ids)
 	if err != nil {
 		return nil, err
 	}
-	for _, out := range o.outputs {
-		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch, o.pushByDigest)
-		if err != nil {
-			return nil, err
-		}
-		stagedOuts = append(stagedOuts, s)
-		solveOpt.Exports = append(solveOpt.Exports, s.entry)
-	}
-	if o.partSink != nil {
-		solveOpt.Exports = append(solveOpt.Exports, sinkEntry(o.partSink, o.indexAnnotations, o.manifestAnnotations, o.epoch))
-	}
-	nameOCIExports(solveOpt.Exports)
 
-	var emulated []EmulatedStep
-	var verified []VerifiedBinary
-	// graphErr is phase 1's error: nothing was solved, and BuildKit would
-	// return it prefixed "failed to solve", flattened to its message.
-	var graphErr error
-	buildFunc := func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
-		// Phase 1: every target's graph, before anything is solved, so that
-		// the whole build can be refused up front. Its errors are returned
-		// as they are, not as BuildKit's "failed to solve" (see graphErr).
-		g, err := o.graphs(ctx, targets, ids, fn, build, gw, workers)
-		if err != nil {
-			graphErr = err
-			return nil, flatten(err)
-		}
-		defs, imgs := g.defs, g.imgs
-		emulated = g.emulated
-		o.logEmulated(ctx, c.addr, emulated)
-		if o.emulation == EmulationWarn {
-			for _, s := range emulated {
-				_ = gw.Warn(ctx, s.Digest, "runs under emulation: "+s.String(), gwclient.WarnOpts{})
-			}
-		}
-
-		// Phase 2: solve every target concurrently, then verify binaries.
-		// Cache imports reach a gateway build as an option that each solve
-		// request must carry itself.
-		imports, err := cacheImports(gw.BuildOpts().Opts)
-		if err != nil {
-			return nil, err
-		}
-		//
-		// A target that fails does not cancel the others: each solve runs
-		// to its end, so the build fails once the slowest target has. On
-		// buildkitd v0.33.1, a gateway solve cancelled while its step runs
-		// leaves that step's mounts in use on the daemon for good (not
-		// reclaimable, not pruned, until it restarts); a solve that fails
-		// by itself releases them with the build. The caller's ctx still
-		// cancels everything at once.
-		refs := make([]gwclient.Reference, len(targets))
-		checks := make([][]VerifiedBinary, len(targets))
-		var solves errgroup.Group
-		for i, p := range targets {
-			solves.Go(func() error {
-				r, err := gw.Solve(ctx, gwclient.SolveRequest{Definition: defs[i].ToPB(), Evaluate: true, CacheImports: imports})
-				if err != nil {
-					return fmt.Errorf("building %s: %w", ids[i], err)
-				}
-				if refs[i], err = r.SingleRef(); err != nil {
-					return fmt.Errorf("building %s: %w", ids[i], err)
-				}
-				checks[i], err = verifyBinaries(ctx, refs[i], p, o.verify, o.static)
-				return err
-			})
-		}
-		if err := solves.Wait(); err != nil {
-			return nil, err
-		}
-		verified = slices.Concat(checks...)
-		o.logVerified(ctx, c.addr, verified)
-
-		res := gwclient.NewResult()
-		if o.sbomGenerator != "" {
-			if err := addSBOMs(ctx, gw, o.sbomGenerator, build, ids, refs, o.noCache, res); err != nil {
-				return nil, err
-			}
-		}
-		meta := resultMeta{}
-		for i, p := range targets {
-			res.AddRef(ids[i], refs[i])
-			if err := meta.add(ids[i], p, imgs[i]); err != nil {
-				return nil, err
-			}
-		}
-		entries, err := meta.entries()
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range entries {
-			res.AddMeta(k, v)
-		}
-		return res, nil
-	}
-
+	gb := &gatewayBuild{addr: c.addr, o: o, targets: targets, ids: ids, fn: fn, build: build, workers: workers}
 	handed = true
-	resp, err := c.bk.Build(ctx, solveOpt, "crossllb", buildFunc, ch)
+	resp, err := c.bk.Build(ctx, solveOpt, "crossllb", gb.run, ch)
 	if err != nil {
 		if ctx.Err() != nil {
 			// BuildKit reports a cancel as a gRPC status: give callers the
 			// context's own error to test with errors.Is.
 			return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
 		}
-		if graphErr != nil {
-			return nil, graphErr
+		if gb.graphErr != nil {
+			return nil, gb.graphErr
 		}
 		return nil, explainPushError(err, o.outputs)
 	}
@@ -314,7 +219,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 	}
 	stagedOuts = nil
 
-	res := &Result{BuildPlatform: build, ExporterResponse: resp.ExporterResponse, Emulated: emulated, Verified: verified, Plan: plan}
+	res := &Result{BuildPlatform: build, ExporterResponse: resp.ExporterResponse, Emulated: gb.emulated, Verified: gb.verified, Plan: plan}
 	if len(o.outputs) > 0 || o.partSink != nil {
 		if res.Index, res.ImageName, err = parseExporterResponse(resp.ExporterResponse); err != nil {
 			return nil, err
@@ -324,6 +229,149 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 		if res.Manifests, err = readManifests(ctx, readBack, res.Index, targets); err != nil {
 			return nil, fmt.Errorf("reading back the index from %s: %w", o.outputs[0], err)
 		}
+	}
+	return res, nil
+}
+
+// stageOutputs is the build request with its exports: every output staged
+// beside its destination (see stage), and the assembly's stream for a part
+// of a fleet build. The staged outputs are returned even with an error,
+// for the caller to abort.
+func (o *buildOptions) stageOutputs(ids []string) (client.SolveOpt, []*staged, error) {
+	solveOpt, err := o.solveOpt(ids)
+	if err != nil {
+		return solveOpt, nil, err
+	}
+	var stagedOuts []*staged
+	for _, out := range o.outputs {
+		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch, o.pushByDigest)
+		if err != nil {
+			return solveOpt, stagedOuts, err
+		}
+		stagedOuts = append(stagedOuts, s)
+		solveOpt.Exports = append(solveOpt.Exports, s.entry)
+	}
+	if o.partSink != nil {
+		solveOpt.Exports = append(solveOpt.Exports, sinkEntry(o.partSink, o.indexAnnotations, o.manifestAnnotations, o.epoch))
+	}
+	nameOCIExports(solveOpt.Exports)
+	return solveOpt, stagedOuts, nil
+}
+
+// gatewayBuild is the gateway callback of one BuildKit build of targets
+// (run), in three phases: every target's graph, the solves (and the
+// binaries' checks), and the result BuildKit exports. What it found is
+// left in its fields for the caller.
+type gatewayBuild struct {
+	addr    string
+	o       *buildOptions
+	targets []ocispec.Platform
+	ids     []string
+	fn      TargetFunc
+	build   ocispec.Platform
+	workers []Worker
+
+	emulated []EmulatedStep
+	verified []VerifiedBinary
+	// graphErr is the graph phase's error: nothing was solved, and
+	// BuildKit would return it prefixed "failed to solve", flattened to
+	// its message.
+	graphErr error
+}
+
+func (b *gatewayBuild) run(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
+	g, err := b.graphs(ctx, gw)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := b.solve(ctx, gw, g.defs)
+	if err != nil {
+		return nil, err
+	}
+	return b.result(ctx, gw, refs, g.imgs)
+}
+
+// graphs is phase 1: every target's graph, before anything is solved, so
+// that the whole build can be refused up front. Its errors are kept in
+// graphErr, to be returned as they are, not as BuildKit's "failed to
+// solve".
+func (b *gatewayBuild) graphs(ctx context.Context, gw gwclient.Client) (*graphs, error) {
+	g, err := b.o.graphs(ctx, b.targets, b.ids, b.fn, b.build, gw, b.workers)
+	if err != nil {
+		b.graphErr = err
+		return nil, flatten(err)
+	}
+	b.emulated = g.emulated
+	b.o.logEmulated(ctx, b.addr, b.emulated)
+	if b.o.emulation == EmulationWarn {
+		for _, s := range b.emulated {
+			_ = gw.Warn(ctx, s.Digest, "runs under emulation: "+s.String(), gwclient.WarnOpts{})
+		}
+	}
+	return g, nil
+}
+
+// solve is phase 2: every target solved concurrently, then its binaries
+// verified. Cache imports reach a gateway build as an option that each
+// solve request must carry itself.
+//
+// A target that fails does not cancel the others: each solve runs to its
+// end, so the build fails once the slowest target has. On buildkitd
+// v0.33.1, a gateway solve cancelled while its step runs leaves that
+// step's mounts in use on the daemon for good (not reclaimable, not
+// pruned, until it restarts); a solve that fails by itself releases them
+// with the build. The caller's ctx still cancels everything at once.
+func (b *gatewayBuild) solve(ctx context.Context, gw gwclient.Client, defs []*bk.Definition) ([]gwclient.Reference, error) {
+	imports, err := cacheImports(gw.BuildOpts().Opts)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]gwclient.Reference, len(b.targets))
+	checks := make([][]VerifiedBinary, len(b.targets))
+	var solves errgroup.Group
+	for i, p := range b.targets {
+		solves.Go(func() error {
+			r, err := gw.Solve(ctx, gwclient.SolveRequest{Definition: defs[i].ToPB(), Evaluate: true, CacheImports: imports})
+			if err != nil {
+				return fmt.Errorf("building %s: %w", b.ids[i], err)
+			}
+			if refs[i], err = r.SingleRef(); err != nil {
+				return fmt.Errorf("building %s: %w", b.ids[i], err)
+			}
+			checks[i], err = verifyBinaries(ctx, refs[i], p, b.o.verify, b.o.static)
+			return err
+		})
+	}
+	if err := solves.Wait(); err != nil {
+		return nil, err
+	}
+	b.verified = slices.Concat(checks...)
+	b.o.logVerified(ctx, b.addr, b.verified)
+	return refs, nil
+}
+
+// result is phase 3: the result BuildKit exports, each target's ref
+// under its ID with its image config (and SBOMs when asked for).
+func (b *gatewayBuild) result(ctx context.Context, gw gwclient.Client, refs []gwclient.Reference, imgs []ocispec.Image) (*gwclient.Result, error) {
+	res := gwclient.NewResult()
+	if b.o.sbomGenerator != "" {
+		if err := addSBOMs(ctx, gw, b.o.sbomGenerator, b.build, b.ids, refs, b.o.noCache, res); err != nil {
+			return nil, err
+		}
+	}
+	meta := resultMeta{}
+	for i, p := range b.targets {
+		res.AddRef(b.ids[i], refs[i])
+		if err := meta.add(b.ids[i], p, imgs[i]); err != nil {
+			return nil, err
+		}
+	}
+	entries, err := meta.entries()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range entries {
+		res.AddMeta(k, v)
 	}
 	return res, nil
 }
