@@ -155,102 +155,22 @@ func (a *assembly) partFetcher() (ocilayout.Fetcher, error) {
 // assemble writes one index of every part's manifests to each output,
 // fills res with its descriptors, and moves local outputs into place.
 func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, res *Result) error {
-	images := map[string]ocispec.Descriptor{}
-	atts := map[digest.Digest]ocispec.Descriptor{} // by the manifest they refer to
-	fetch, err := a.partFetcher()
+	ix, err := a.index(ctx, o, parts)
 	if err != nil {
 		return err
 	}
-	for _, p := range parts {
-		dt, err := ocilayout.FetchVerified(ctx, fetch, p.res.Index.Digest)
-		if err != nil {
-			return fmt.Errorf("reading the index %s a node exported: %w", p.res.Index.Digest, err)
-		}
-		var idx ocispec.Index
-		if err := json.Unmarshal(dt, &idx); err != nil {
-			return fmt.Errorf("reading the index %s a node exported: %w", p.res.Index.Digest, err)
-		}
-		for _, m := range idx.Manifests {
-			if m.Annotations[annotationReferenceType] == "attestation-manifest" {
-				atts[digest.Digest(m.Annotations[annotationReferenceDigest])] = m
-				continue
-			}
-			if m.Platform != nil {
-				images[platforms.Format(*m.Platform)] = m
-			}
-		}
-	}
-	// BuildKit's order: every image manifest in the targets' order, then
-	// their attestation manifests in the same order.
-	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
-	if len(o.indexAnnotations) > 0 {
-		idx.Annotations = o.indexAnnotations
-	}
-	var attList []ocispec.Descriptor
-	for _, t := range a.targets {
-		m, ok := images[platforms.Format(t)]
-		if !ok {
-			return fmt.Errorf("no node exported a manifest for %s", platforms.Format(t))
-		}
-		idx.Manifests = append(idx.Manifests, m)
-		if att, ok := atts[m.Digest]; ok {
-			attList = append(attList, att)
-		}
-	}
-	if o.attestationsInIndex {
-		idx.Manifests = append(idx.Manifests, attList...)
-	}
-	idxJSON, err := json.MarshalIndent(idx, "", "  ")
-	if err != nil {
-		return err
-	}
-	desc := ocispec.Descriptor{MediaType: idx.MediaType, Digest: digest.FromBytes(idxJSON), Size: int64(len(idxJSON))}
-
-	var commits []*staged
+	commits, err := a.writeLocal(ctx, o, ix, res)
 	defer func() {
 		for _, s := range commits {
 			s.abort()
 		}
 	}()
-	if len(a.local) > 0 {
-		merged := a.merged
-		// The attestation manifests are written even when the index
-		// leaves them out: Result.Manifests names them.
-		blobs := append(slices.Clip(idx.Manifests[:len(a.targets)]), attList...)
-		if err := ocilayout.Finish(ctx, merged, blobs, idxJSON, desc, createdAt(o.epoch)); err != nil {
-			return fmt.Errorf("merging the nodes' layouts: %w", err)
-		}
-		if res.Manifests, err = manifestsFromIndex(ctx, ocilayout.DirFetcher(merged), desc, a.targets); err != nil {
-			return fmt.Errorf("reading back the assembled index: %w", err)
-		}
-		// Tars first: the directory output takes the merged layout itself.
-		for _, kind := range []OutputKind{KindOCITar, KindOCIDir} {
-			for _, out := range a.local {
-				if out.Kind != kind {
-					continue
-				}
-				s, err := stage(out, nil, nil, nil, false)
-				if err != nil {
-					return err
-				}
-				commits = append(commits, s)
-				if err := ocilayout.WriteIndex(merged, desc, createdAt(o.epoch), layoutNames(out.Name)); err != nil {
-					return fmt.Errorf("output %s: %w", out, err)
-				}
-				if kind == KindOCITar {
-					err = ocilayout.WriteTar(merged, s.tar)
-				} else {
-					err = ocilayout.Move(merged, s.tmp)
-				}
-				if err != nil {
-					return fmt.Errorf("output %s: %w", out, err)
-				}
-			}
-		}
+	if err != nil {
+		return err
 	}
 	// The tags last: every manifest is in the registry by now.
 	for _, out := range a.registry {
-		if err := pushIndex(ctx, out, idxJSON); err != nil {
+		if err := pushIndex(ctx, out, ix.json); err != nil {
 			return err
 		}
 		if res.Manifests == nil {
@@ -258,7 +178,7 @@ func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, 
 			if err != nil {
 				return err
 			}
-			if res.Manifests, err = manifestsFromIndex(ctx, fetch, desc, a.targets); err != nil {
+			if res.Manifests, err = manifestsFromIndex(ctx, fetch, ix.desc, a.targets); err != nil {
 				return fmt.Errorf("reading back the assembled index from %s: %w", out, err)
 			}
 		}
@@ -270,24 +190,143 @@ func (a *assembly) assemble(ctx context.Context, o *buildOptions, parts []part, 
 		defer s.release()
 	}
 	commits = nil
+	return a.describe(ix, res)
+}
 
-	res.Index = desc
+// assembledIndex is the index of the whole build, over every part's
+// manifests.
+type assembledIndex struct {
+	index ocispec.Index
+	json  []byte
+	desc  ocispec.Descriptor
+	// atts are the attestation manifests by the manifest they refer to;
+	// attList the targets' ones in the targets' order (in the index or
+	// not, as o.attestationsInIndex says).
+	atts    map[digest.Digest]ocispec.Descriptor
+	attList []ocispec.Descriptor
+}
+
+// index reads every part's index and makes the build's: every image
+// manifest in the targets' order, then their attestation manifests in the
+// same order, as BuildKit orders them.
+func (a *assembly) index(ctx context.Context, o *buildOptions, parts []part) (*assembledIndex, error) {
+	images := map[string]ocispec.Descriptor{}
+	ix := &assembledIndex{atts: map[digest.Digest]ocispec.Descriptor{}}
+	fetch, err := a.partFetcher()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		dt, err := ocilayout.FetchVerified(ctx, fetch, p.res.Index.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("reading the index %s a node exported: %w", p.res.Index.Digest, err)
+		}
+		var idx ocispec.Index
+		if err := json.Unmarshal(dt, &idx); err != nil {
+			return nil, fmt.Errorf("reading the index %s a node exported: %w", p.res.Index.Digest, err)
+		}
+		for _, m := range idx.Manifests {
+			if m.Annotations[annotationReferenceType] == "attestation-manifest" {
+				ix.atts[digest.Digest(m.Annotations[annotationReferenceDigest])] = m
+				continue
+			}
+			if m.Platform != nil {
+				images[platforms.Format(*m.Platform)] = m
+			}
+		}
+	}
+	ix.index = ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	if len(o.indexAnnotations) > 0 {
+		ix.index.Annotations = o.indexAnnotations
+	}
+	for _, t := range a.targets {
+		m, ok := images[platforms.Format(t)]
+		if !ok {
+			return nil, fmt.Errorf("no node exported a manifest for %s", platforms.Format(t))
+		}
+		ix.index.Manifests = append(ix.index.Manifests, m)
+		if att, ok := ix.atts[m.Digest]; ok {
+			ix.attList = append(ix.attList, att)
+		}
+	}
+	if o.attestationsInIndex {
+		ix.index.Manifests = append(ix.index.Manifests, ix.attList...)
+	}
+	if ix.json, err = json.MarshalIndent(ix.index, "", "  "); err != nil {
+		return nil, err
+	}
+	ix.desc = ocispec.Descriptor{MediaType: ix.index.MediaType, Digest: digest.FromBytes(ix.json), Size: int64(len(ix.json))}
+	return ix, nil
+}
+
+// writeLocal finishes the merged layout around ix, reads its manifests
+// into res, and stages every OCI tar and directory output from it: the
+// staged outputs are returned, also with an error, for the caller to
+// commit or abort.
+func (a *assembly) writeLocal(ctx context.Context, o *buildOptions, ix *assembledIndex, res *Result) ([]*staged, error) {
+	if len(a.local) == 0 {
+		return nil, nil
+	}
+	merged := a.merged
+	// The attestation manifests are written even when the index leaves
+	// them out: Result.Manifests names them.
+	blobs := append(slices.Clip(ix.index.Manifests[:len(a.targets)]), ix.attList...)
+	if err := ocilayout.Finish(ctx, merged, blobs, ix.json, ix.desc, createdAt(o.epoch)); err != nil {
+		return nil, fmt.Errorf("merging the nodes' layouts: %w", err)
+	}
+	var err error
+	if res.Manifests, err = manifestsFromIndex(ctx, ocilayout.DirFetcher(merged), ix.desc, a.targets); err != nil {
+		return nil, fmt.Errorf("reading back the assembled index: %w", err)
+	}
+	var commits []*staged
+	// Tars first: the directory output takes the merged layout itself.
+	for _, kind := range []OutputKind{KindOCITar, KindOCIDir} {
+		for _, out := range a.local {
+			if out.Kind != kind {
+				continue
+			}
+			s, err := stage(out, nil, nil, nil, false)
+			if err != nil {
+				return commits, err
+			}
+			commits = append(commits, s)
+			if err := ocilayout.WriteIndex(merged, ix.desc, createdAt(o.epoch), layoutNames(out.Name)); err != nil {
+				return commits, fmt.Errorf("output %s: %w", out, err)
+			}
+			if kind == KindOCITar {
+				err = ocilayout.WriteTar(merged, s.tar)
+			} else {
+				err = ocilayout.Move(merged, s.tmp)
+			}
+			if err != nil {
+				return commits, fmt.Errorf("output %s: %w", out, err)
+			}
+		}
+	}
+	return commits, nil
+}
+
+// describe fills in what res says of the assembled index: its descriptor,
+// name and exporter response (as BuildKit's exporter would give them), and
+// each manifest's attestation.
+func (a *assembly) describe(ix *assembledIndex, res *Result) error {
+	res.Index = ix.desc
 	if len(a.registry) > 0 {
 		res.ImageName = a.registry[0].Name
 	}
-	descJSON, err := json.Marshal(desc)
+	descJSON, err := json.Marshal(ix.desc)
 	if err != nil {
 		return err
 	}
 	res.ExporterResponse = map[string]string{
-		exptypes.ExporterImageDigestKey:     desc.Digest.String(),
+		exptypes.ExporterImageDigestKey:     ix.desc.Digest.String(),
 		exptypes.ExporterImageDescriptorKey: encodeBase64(descJSON),
 	}
 	if res.ImageName != "" {
 		res.ExporterResponse[exptypes.ExporterImageNameKey] = res.ImageName
 	}
 	for i := range res.Manifests {
-		if att, ok := atts[res.Manifests[i].Manifest.Digest]; ok && res.Manifests[i].Attestation == nil {
+		if att, ok := ix.atts[res.Manifests[i].Manifest.Digest]; ok && res.Manifests[i].Attestation == nil {
 			res.Manifests[i].Attestation = &att
 		}
 	}
