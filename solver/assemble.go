@@ -116,9 +116,9 @@ type part struct{ res *Result }
 // cache refs.
 func (a *assembly) partOptions(o *buildOptions, target *ocispec.Platform) (*buildOptions, error) {
 	po := *o
-	po.outputs, po.metadataFile, po.pushByDigest, po.partSink = nil, "", true, nil
+	po.outputs, po.metadataFile, po.part = nil, "", &partExport{}
 	if a.merged != "" {
-		po.partSink = a.sink
+		po.part.sink = a.sink
 	}
 	for _, out := range a.registry {
 		// Untagged: BuildKit refuses to push a tagged name by digest.

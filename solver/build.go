@@ -176,7 +176,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 	for _, t := range targets {
 		plan = append(plan, Assignment{Target: t, Node: c.addr, Build: build, Native: platforms.Equal(t, build)})
 	}
-	if !o.fleetPart {
+	if o.part == nil || !o.part.fleet {
 		o.logPlan(ctx, plan)
 	}
 
@@ -220,12 +220,12 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 	stagedOuts = nil
 
 	res := &Result{BuildPlatform: build, ExporterResponse: resp.ExporterResponse, Emulated: gb.emulated, Verified: gb.verified, Plan: plan}
-	if len(o.outputs) > 0 || o.partSink != nil {
+	if len(o.outputs) > 0 || o.partSink() != nil {
 		if res.Index, res.ImageName, err = parseExporterResponse(resp.ExporterResponse); err != nil {
 			return nil, err
 		}
 	}
-	if len(o.outputs) > 0 && !o.pushByDigest { // a part: the assembly reads its index
+	if len(o.outputs) > 0 && !o.pushByDigest() { // a part: the assembly reads its index
 		if res.Manifests, err = readManifests(ctx, readBack, res.Index, targets); err != nil {
 			return nil, fmt.Errorf("reading back the index from %s: %w", o.outputs[0], err)
 		}
@@ -244,15 +244,15 @@ func (o *buildOptions) stageOutputs(ids []string) (client.SolveOpt, []*staged, e
 	}
 	var stagedOuts []*staged
 	for _, out := range o.outputs {
-		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch, o.pushByDigest)
+		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch, o.pushByDigest())
 		if err != nil {
 			return solveOpt, stagedOuts, err
 		}
 		stagedOuts = append(stagedOuts, s)
 		solveOpt.Exports = append(solveOpt.Exports, s.entry)
 	}
-	if o.partSink != nil {
-		solveOpt.Exports = append(solveOpt.Exports, sinkEntry(o.partSink, o.indexAnnotations, o.manifestAnnotations, o.epoch))
+	if sink := o.partSink(); sink != nil {
+		solveOpt.Exports = append(solveOpt.Exports, sinkEntry(sink, o.indexAnnotations, o.manifestAnnotations, o.epoch))
 	}
 	nameOCIExports(solveOpt.Exports)
 	return solveOpt, stagedOuts, nil

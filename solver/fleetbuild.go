@@ -112,7 +112,7 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 				if err != nil {
 					return err
 				}
-				po.fleetPart = true
+				po.part.fleet = true
 				if events != nil {
 					po.vertices = newVertexTargets(targets[i : i+1]) // this node's build's
 				}

@@ -39,21 +39,40 @@ type buildOptions struct {
 	attestationsInIndex bool
 	// nodeRetries is how often a fleet retries a target on another node.
 	nodeRetries int
-	// pushByDigest pushes registry outputs untagged (a fleet's parts).
-	pushByDigest bool
 	// sbomGenerator is the SBOM scanner image (WithSBOM).
 	sbomGenerator string
-	// partSink receives the build's OCI layout tar (a fleet's parts).
-	partSink func() (io.WriteCloser, error)
 	// events receives the progress as Events (WithProgressEvents);
 	// vertices, set for each BuildKit build, says whose vertices are whose.
 	events   func(Event)
 	vertices *vertexTargets
 	// logger gets crossllb's own messages (WithLogger); never nil.
 	logger *slog.Logger
-	// fleetPart: this build is one node's part of a fleet build, whose
-	// plan the fleet logs.
-	fleetPart bool
+	// part is set when this build is a part of an assembled build (see
+	// assembly): internal plumbing, never set by a BuildOption.
+	part *partExport
+}
+
+// partExport is how a part of an assembled build exports: registry
+// outputs pushed by digest, untagged, and the OCI layout tar streamed to
+// sink for the assembly to merge.
+type partExport struct {
+	// sink receives the part's OCI layout tar; nil when the build has no
+	// local output.
+	sink func() (io.WriteCloser, error)
+	// fleet: the part is one node's part of a fleet build, whose plan
+	// the fleet logs.
+	fleet bool
+}
+
+// pushByDigest says whether registry outputs are pushed untagged.
+func (o *buildOptions) pushByDigest() bool { return o.part != nil }
+
+// partSink is the part's layout stream, or nil.
+func (o *buildOptions) partSink() func() (io.WriteCloser, error) {
+	if o.part == nil {
+		return nil
+	}
+	return o.part.sink
 }
 
 // BuildOption configures Build.
