@@ -1,15 +1,12 @@
 package solver
 
-// This file is the one place where typed options become BuildKit's string
-// maps (exporter attributes and result metadata keys).
+// This file and output.go's stage are where typed options become
+// BuildKit's string maps (exporter attributes and result metadata keys).
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -17,25 +14,7 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
-	"github.com/crossllb/crossllb/solver/internal/ocilayout"
 )
-
-// staged is an output being written: BuildKit writes to tmp, and commit
-// moves it to its destination only once the whole build has succeeded.
-type staged struct {
-	out   Output
-	entry client.ExportEntry
-	tmp   string
-	files []*os.File // tar outputs opened by BuildKit's callback
-	tar   io.Writer  // where a tar output goes: files[0], or standard output
-}
-
-// stdoutTar is standard output as a tar destination: closing it leaves
-// standard output open.
-type stdoutTar struct{ io.Writer }
-
-func (stdoutTar) Close() error { return nil }
 
 func annotationAttrs(attrs map[string]string, index, manifest map[string]string) {
 	for k, v := range index {
@@ -63,144 +42,6 @@ func sinkEntry(sink func() (io.WriteCloser, error), index, manifest map[string]s
 	attrs["tar"] = "true"
 	return client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs,
 		Output: func(map[string]string) (io.WriteCloser, error) { return sink() }}
-}
-
-// stage prepares the export entry for o, with temporary destinations.
-func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDigest bool) (*staged, error) {
-	s := &staged{out: o}
-	attrs := exportAttrs(index, manifest, epoch)
-	if o.Name != "" {
-		attrs[string(exptypes.OptKeyName)] = o.Name
-	}
-	switch o.Kind {
-	case KindOCITar:
-		attrs["tar"] = "true"
-		if o.ToStdout() {
-			// Streamed as it is written, and teed to a temporary file
-			// that the result is read back from (readBack), then removed.
-			f, err := os.CreateTemp("", "crossllb-stdout-*.tar")
-			if err != nil {
-				return nil, fmt.Errorf("output %s: %w", o, err)
-			}
-			s.tmp = f.Name()
-			s.files = append(s.files, f)
-			s.tar = io.MultiWriter(os.Stdout, f)
-			s.entry = client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs,
-				Output: func(map[string]string) (io.WriteCloser, error) { return stdoutTar{s.tar}, nil }}
-			break
-		}
-		dir, base := filepath.Dir(o.Dest), filepath.Base(o.Dest)
-		f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", o, err)
-		}
-		s.tmp = f.Name()
-		s.files = append(s.files, f)
-		s.tar = f
-		s.entry = client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs,
-			Output: func(map[string]string) (io.WriteCloser, error) { return f, nil }}
-	case KindOCIDir:
-		attrs["tar"] = "false"
-		dir, base := filepath.Dir(o.Dest), filepath.Base(o.Dest)
-		tmp, err := os.MkdirTemp(dir, "."+base+".tmp-*")
-		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", o, err)
-		}
-		s.tmp = tmp
-		s.entry = client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: tmp}
-	case KindRegistry:
-		attrs[string(exptypes.OptKeyPush)] = "true"
-		if byDigest {
-			// Untagged: a fleet tags the index it assembles, last.
-			attrs[string(exptypes.OptKeyPushByDigest)] = "true"
-		}
-		attrs[string(exptypes.OptKeyOCITypes)] = "true"
-		if o.Insecure {
-			attrs[string(exptypes.OptKeyInsecure)] = "true"
-		}
-		s.entry = client.ExportEntry{Type: client.ExporterImage, Attrs: attrs}
-	default:
-		return nil, o.Validate()
-	}
-	return s, nil
-}
-
-// commit moves a finished output into place.
-func (s *staged) commit() error {
-	for _, f := range s.files {
-		_ = f.Close() // BuildKit closes it; a second close is harmless
-	}
-	switch s.out.Kind {
-	case KindOCITar:
-		if s.out.ToStdout() {
-			return nil // written already; the tee is removed by release
-		}
-		if err := os.Chmod(s.tmp, 0o644); err != nil {
-			return fmt.Errorf("output %s: %w", s.out, err)
-		}
-		if err := os.Rename(s.tmp, s.out.Dest); err != nil {
-			return fmt.Errorf("output %s: %w", s.out, err)
-		}
-	case KindOCIDir:
-		if s.out.Name == "" {
-			if err := ocilayout.Unname(s.tmp); err != nil {
-				return fmt.Errorf("output %s: %w", s.out, err)
-			}
-		}
-		// Checked again here: the destination may have changed during the build.
-		if err := replaceableLayout(s.out); err != nil {
-			return err
-		}
-		if err := ocilayout.KeepOtherImages(s.out.Dest, s.tmp); err != nil {
-			return fmt.Errorf("output %s: %w", s.out, err)
-		}
-		var old string
-		if _, err := os.Lstat(s.out.Dest); err == nil {
-			old = filepath.Join(filepath.Dir(s.out.Dest), "."+filepath.Base(s.out.Dest)+".old-"+filepath.Base(s.tmp))
-			if err := os.Rename(s.out.Dest, old); err != nil {
-				return fmt.Errorf("output %s: moving the old %s aside: %w", s.out, s.out.Dest, err)
-			}
-		}
-		if err := os.Rename(s.tmp, s.out.Dest); err != nil {
-			if old != "" {
-				err = errors.Join(err, os.Rename(old, s.out.Dest))
-			}
-			return fmt.Errorf("output %s: %w", s.out, err)
-		}
-		if old != "" {
-			if err := os.RemoveAll(old); err != nil {
-				return fmt.Errorf("output %s: removing the old layout %s: %w", s.out, old, err)
-			}
-		}
-	}
-	return nil
-}
-
-// readBack is the output the result's manifests are read back from: the
-// output itself, or for standard output the tee of what was written.
-func (s *staged) readBack() Output {
-	if s.out.ToStdout() {
-		return OCITar(s.tmp)
-	}
-	return s.out
-}
-
-// release removes what a committed output still keeps: the tee of a tar
-// streamed to standard output.
-func (s *staged) release() {
-	if s.out.ToStdout() {
-		_ = os.Remove(s.tmp)
-	}
-}
-
-// abort removes whatever a failed build left in the temporary destination.
-func (s *staged) abort() {
-	for _, f := range s.files {
-		_ = f.Close()
-	}
-	if s.tmp != "" {
-		_ = os.RemoveAll(s.tmp)
-	}
 }
 
 // resultMeta adds the per-target metadata that makes BuildKit's image

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -150,39 +149,6 @@ const (
 	annotationReferenceType   = "vnd.docker.reference.type"
 	annotationReferenceDigest = "vnd.docker.reference.digest"
 )
-
-// readManifests reads the index BuildKit wrote to out back, so that callers
-// get each platform's manifest and config descriptors.
-func readManifests(ctx context.Context, out Output, index ocispec.Descriptor, targets []ocispec.Platform) ([]PlatformManifest, error) {
-	if index.Digest == "" {
-		return nil, errors.New("the exporter returned no index descriptor")
-	}
-	var fetch ocilayout.Fetcher
-	switch out.Kind {
-	case KindOCIDir:
-		fetch = ocilayout.DirFetcher(out.Dest)
-	case KindOCITar:
-		var err error
-		if fetch, err = ocilayout.TarFetcher(out.Dest, 4<<20); err != nil {
-			return nil, err
-		}
-	case KindRegistry:
-		var err error
-		if fetch, err = registryFetcher(out); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, out.Validate()
-	}
-	return manifestsFromIndex(ctx, fetch, index, targets)
-}
-
-func nameOpts(out Output) []name.Option {
-	if out.Insecure {
-		return []name.Option{name.Insecure}
-	}
-	return nil
-}
 
 func manifestsFromIndex(ctx context.Context, fetch ocilayout.Fetcher, index ocispec.Descriptor, targets []ocispec.Platform) ([]PlatformManifest, error) {
 	dt, err := ocilayout.FetchVerified(ctx, fetch, index.Digest)
