@@ -54,48 +54,27 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 		return nil, err
 	}
 	ch := make(chan *client.SolveStatus)
-	display, err := progressui.NewDisplay(o.progressOut, o.progressMode)
-	if err != nil {
-		return nil, fmt.Errorf("progress: %w", err)
-	}
-	var res *Result
 	events := newEventQueue(o.events)
 	defer events.finish(ctx) // on every return: no event after Build returns
 	if events != nil {
 		o.vertices = newVertexTargets(targets)
 	}
-	steps := newStepLogs()
-	shown := steps.tee(events.tee(c.addr, o.vertices, ch))
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.Go(func() error {
-		var err error
-		if len(o.outputs) > 0 && !o.attestationsInIndex {
-			res, err = c.buildAssembled(ectx, targets, ids, fn, o, ch)
-		} else {
-			res, err = c.build(ectx, targets, ids, fn, o, ch)
-		}
-		return err
-	})
-	var warnings []client.VertexWarning
-	eg.Go(func() error {
-		// The display must drain the channel until the build closes it,
-		// even when the build fails.
-		var err error
-		warnings, err = display.UpdateFrom(context.WithoutCancel(ectx), shown)
-		return err
-	})
-	err = eg.Wait()
-	printWarnings(o, warnings)
+	view, err := o.showProgress(ctx, events.tee(c.addr, o.vertices, ch))
 	if err != nil {
-		return nil, steps.explain(err)
+		close(ch)
+		return nil, err
 	}
-	o.logOutputs(ctx, res)
-	if o.metadataFile != "" {
-		if err := res.WriteMetadataFile(o.metadataFile); err != nil {
-			return nil, err
-		}
+	var res *Result
+	if len(o.outputs) > 0 && !o.attestationsInIndex {
+		res, err = c.buildAssembled(ctx, targets, ids, fn, o, ch)
+	} else {
+		res, err = c.build(ctx, targets, ids, fn, o, ch)
 	}
-	return res, nil
+	// build closed ch: the display ends once it has shown everything.
+	if err := view.wait(err); err != nil {
+		return nil, err
+	}
+	return o.finish(ctx, res)
 }
 
 // printWarnings shows the build's warnings (such as EmulationWarn's) after

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/util/progress/progressui"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 
@@ -76,23 +75,14 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 	}
 	defer asm.cleanup()
 
-	display, err := progressui.NewDisplay(o.progressOut, o.progressMode)
-	if err != nil {
-		return nil, fmt.Errorf("progress: %w", err)
-	}
 	statuses := make(chan *client.SolveStatus)
 	events := newEventQueue(o.events)
 	defer events.finish(ctx) // on every return: no event after Build returns
-	steps := newStepLogs()
-	shown := steps.tee(statuses)
+	view, err := o.showProgress(ctx, statuses)
+	if err != nil {
+		return nil, err
+	}
 	var relays sync.WaitGroup
-	displayDone := make(chan error, 1)
-	var warnings []client.VertexWarning
-	go func() {
-		var err error
-		warnings, err = display.UpdateFrom(context.WithoutCancel(ctx), shown)
-		displayDone <- err
-	}()
 
 	var mu sync.Mutex // guards plan and dead
 	dead := map[string]bool{}
@@ -155,15 +145,12 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 	err = eg.Wait()
 	relays.Wait()
 	close(statuses)
-	if derr := <-displayDone; err == nil && derr != nil {
-		err = fmt.Errorf("progress: %w", derr)
+	if err != nil && ctx.Err() != nil {
+		_ = view.wait(nil) // the cancel is the error to return
+		return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
 	}
-	printWarnings(o, warnings)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
-		}
-		return nil, steps.explain(err)
+	if err := view.wait(err); err != nil {
+		return nil, err
 	}
 
 	res := &Result{Plan: plan}
@@ -179,13 +166,7 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 			return nil, err
 		}
 	}
-	o.logOutputs(ctx, res)
-	if o.metadataFile != "" {
-		if err := res.WriteMetadataFile(o.metadataFile); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
+	return o.finish(ctx, res)
 }
 
 // answers reports whether the node still answers, within probeTimeout.
