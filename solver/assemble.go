@@ -33,7 +33,7 @@ import (
 // tar and directory outputs), and pushes by digest, untagged (for registry
 // outputs); assemble then writes the index.
 type assembly struct {
-	targets  []ocispec.Platform
+	targets  []target
 	local    []Output // OCI tar and directory outputs
 	registry []Output
 	partsDir string // "" without local outputs
@@ -43,7 +43,7 @@ type assembly struct {
 	sinks []*io.PipeWriter
 }
 
-func newAssembly(o *buildOptions, targets []ocispec.Platform) (*assembly, error) {
+func newAssembly(o *buildOptions, targets []target) (*assembly, error) {
 	a := &assembly{targets: targets}
 	for _, out := range o.outputs {
 		if out.Kind == KindRegistry {
@@ -114,7 +114,7 @@ type part struct{ res *Result }
 // layout, untagged registry pushes), no metadata file, and, for a part
 // that is one target of a fleet build (target not nil), that target's
 // cache refs.
-func (a *assembly) partOptions(o *buildOptions, target *ocispec.Platform) (*buildOptions, error) {
+func (a *assembly) partOptions(o *buildOptions, t *target) (*buildOptions, error) {
 	po := *o
 	po.outputs, po.metadataFile, po.part = nil, "", &partExport{}
 	if a.merged != "" {
@@ -129,15 +129,15 @@ func (a *assembly) partOptions(o *buildOptions, target *ocispec.Platform) (*buil
 		out.Name = reference.TrimNamed(named).String()
 		po.outputs = append(po.outputs, out)
 	}
-	if target != nil {
+	if t != nil {
 		po.cacheTo = nil
 		for _, c := range o.cacheTo {
-			po.cacheTo = append(po.cacheTo, c.forTarget(slug(*target)))
+			po.cacheTo = append(po.cacheTo, c.forTarget(t.slug()))
 		}
 		po.cacheFrom = nil
 		for _, c := range o.cacheFrom {
-			for _, t := range a.targets {
-				po.cacheFrom = append(po.cacheFrom, c.forTarget(slug(t)))
+			for _, u := range a.targets {
+				po.cacheFrom = append(po.cacheFrom, c.forTarget(u.slug()))
 			}
 		}
 	}
@@ -240,9 +240,9 @@ func (a *assembly) index(ctx context.Context, o *buildOptions, parts []part) (*a
 		ix.index.Annotations = o.indexAnnotations
 	}
 	for _, t := range a.targets {
-		m, ok := images[platforms.Format(t)]
+		m, ok := images[t.id]
 		if !ok {
-			return nil, fmt.Errorf("no node exported a manifest for %s", platforms.Format(t))
+			return nil, fmt.Errorf("no node exported a manifest for %s", t.id)
 		}
 		ix.index.Manifests = append(ix.index.Manifests, m)
 		if att, ok := ix.atts[m.Digest]; ok {

@@ -63,7 +63,7 @@ func TestAssembleMergesParts(t *testing.T) {
 	targets := testTargets("linux/amd64,linux/arm64,linux/arm/v7")
 	o := &buildOptions{attestationsInIndex: true, indexAnnotations: map[string]string{"k": "v"},
 		outputs: []Output{OCITar(filepath.Join(dir, "out.tar")), OCIDir(filepath.Join(dir, "out"))}}
-	asm, err := newAssembly(o, targets)
+	asm, err := newAssembly(o, mustTargets(t, targets))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestAssembleWithoutAttestations(t *testing.T) {
 	dir := t.TempDir()
 	targets := testTargets("linux/amd64,linux/arm64")
 	o := &buildOptions{attestationsInIndex: false, outputs: []Output{OCIDir(filepath.Join(dir, "out"))}}
-	asm, err := newAssembly(o, targets)
+	asm, err := newAssembly(o, mustTargets(t, targets))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestAssembleWithoutAttestations(t *testing.T) {
 func TestAssembleMissingTarget(t *testing.T) {
 	dir := t.TempDir()
 	o := &buildOptions{attestationsInIndex: true, outputs: []Output{OCITar(filepath.Join(dir, "out.tar"))}}
-	asm, err := newAssembly(o, testTargets("linux/amd64,linux/s390x"))
+	asm, err := newAssembly(o, mustTargets(t, testTargets("linux/amd64,linux/s390x")))
 	if err != nil {
 		t.Fatal(err)
 	}

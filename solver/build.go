@@ -49,7 +49,7 @@ type TargetFunc func(ctx context.Context, t Target) (bk.State, ocispec.Image, er
 // fails leaves nothing at a destination. (Moving several outputs into place
 // is not atomic as a whole: if moving the second fails, the first stays.)
 func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn TargetFunc, opts ...BuildOption) (*Result, error) {
-	o, ids, err := prepare(targets, fn, opts)
+	o, ts, err := prepare(targets, fn, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 	events := newEventQueue(o.events)
 	defer events.finish(ctx) // on every return: no event after Build returns
 	if events != nil {
-		o.vertices = newVertexTargets(targets)
+		o.vertices = newVertexTargets(targetPlatforms(ts))
 	}
 	view, err := o.showProgress(ctx, events.tee(c.addr, o.vertices, ch))
 	if err != nil {
@@ -66,9 +66,9 @@ func (c *Client) Build(ctx context.Context, targets []ocispec.Platform, fn Targe
 	}
 	var res *Result
 	if len(o.outputs) > 0 && !o.attestationsInIndex {
-		res, err = c.buildAssembled(ctx, targets, ids, fn, o, ch)
+		res, err = c.buildAssembled(ctx, ts, fn, o, ch)
 	} else {
-		res, err = c.build(ctx, targets, ids, fn, o, ch)
+		res, err = c.build(ctx, ts, fn, o, ch)
 	}
 	// build closed ch: the display ends once it has shown everything.
 	if err := view.wait(err); err != nil {
@@ -92,26 +92,26 @@ func printWarnings(o *buildOptions, warnings []client.VertexWarning) {
 
 // prepare checks a build's request: its options, its targets (returning
 // their IDs) and its TargetFunc.
-func prepare(targets []ocispec.Platform, fn TargetFunc, opts []BuildOption) (*buildOptions, []string, error) {
+func prepare(targets []ocispec.Platform, fn TargetFunc, opts []BuildOption) (*buildOptions, []target, error) {
 	o, err := newBuildOptions(opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	ids, err := targetIDs(targets)
+	ts, err := newTargets(targets)
 	if err != nil {
 		return nil, nil, err
 	}
 	if fn == nil {
 		return nil, nil, errors.New("build: nil TargetFunc")
 	}
-	return o, ids, nil
+	return o, ts, nil
 }
 
 // buildAssembled is build, exporting to parts of its own and assembling
 // the index itself (as a fleet does) so that it can leave attestation
 // manifests out of the index, which BuildKit's exporter always puts in.
-func (c *Client) buildAssembled(ctx context.Context, targets []ocispec.Platform, ids []string, fn TargetFunc, o *buildOptions, ch chan *client.SolveStatus) (*Result, error) {
-	asm, err := newAssembly(o, targets)
+func (c *Client) buildAssembled(ctx context.Context, ts []target, fn TargetFunc, o *buildOptions, ch chan *client.SolveStatus) (*Result, error) {
+	asm, err := newAssembly(o, ts)
 	if err != nil {
 		close(ch)
 		return nil, err
@@ -122,7 +122,7 @@ func (c *Client) buildAssembled(ctx context.Context, targets []ocispec.Platform,
 		close(ch)
 		return nil, err
 	}
-	r, err := c.build(ctx, targets, ids, fn, po, ch)
+	r, err := c.build(ctx, ts, fn, po, ch)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (c *Client) buildAssembled(ctx context.Context, targets []ocispec.Platform,
 // build runs one BuildKit build of targets (ids are their normalised
 // names) with o, sending progress to ch, which it closes. It does not write
 // the metadata file.
-func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []string, fn TargetFunc, o *buildOptions, ch chan *client.SolveStatus) (*Result, error) {
+func (c *Client) build(ctx context.Context, ts []target, fn TargetFunc, o *buildOptions, ch chan *client.SolveStatus) (*Result, error) {
 	handed := false // BuildKit closes ch once it has it
 	defer func() {
 		if !handed {
@@ -152,14 +152,14 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 	}
 	build := workers[0].Platforms[0]
 	var plan Plan
-	for _, t := range targets {
-		plan = append(plan, Assignment{Target: t, Node: c.addr, Build: build, Native: platforms.Equal(t, build)})
+	for _, t := range ts {
+		plan = append(plan, Assignment{Target: t.platform, Node: c.addr, Build: build, Native: platforms.Equal(t.platform, build)})
 	}
 	if o.part == nil || !o.part.fleet {
 		o.logPlan(ctx, plan)
 	}
 
-	solveOpt, stagedOuts, err := o.stageOutputs(ids)
+	solveOpt, stagedOuts, err := o.stageOutputs(ts)
 	defer func() {
 		for _, s := range stagedOuts {
 			s.abort()
@@ -169,14 +169,14 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 		return nil, err
 	}
 
-	gb := &gatewayBuild{addr: c.addr, o: o, targets: targets, ids: ids, fn: fn, build: build, workers: workers}
+	gb := &gatewayBuild{addr: c.addr, o: o, targets: ts, fn: fn, build: build, workers: workers}
 	handed = true
 	resp, err := c.bk.Build(ctx, solveOpt, "crossllb", gb.run, ch)
 	if err != nil {
 		if ctx.Err() != nil {
 			// BuildKit reports a cancel as a gRPC status: give callers the
 			// context's own error to test with errors.Is.
-			return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
+			return nil, fmt.Errorf("building %s: %w", strings.Join(targetIDs(ts), ", "), context.Cause(ctx))
 		}
 		if gb.graphErr != nil {
 			return nil, gb.graphErr
@@ -205,7 +205,7 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 		}
 	}
 	if len(o.outputs) > 0 && !o.pushByDigest() { // a part: the assembly reads its index
-		if res.Manifests, err = readManifests(ctx, readBack, res.Index, targets); err != nil {
+		if res.Manifests, err = readManifests(ctx, readBack, res.Index, ts); err != nil {
 			return nil, fmt.Errorf("reading back the index from %s: %w", o.outputs[0], err)
 		}
 	}
@@ -216,8 +216,8 @@ func (c *Client) build(ctx context.Context, targets []ocispec.Platform, ids []st
 // beside its destination (see stage), and the assembly's stream for a part
 // of a fleet build. The staged outputs are returned even with an error,
 // for the caller to abort.
-func (o *buildOptions) stageOutputs(ids []string) (client.SolveOpt, []*staged, error) {
-	solveOpt, err := o.solveOpt(ids)
+func (o *buildOptions) stageOutputs(ts []target) (client.SolveOpt, []*staged, error) {
+	solveOpt, err := o.solveOpt(targetIDs(ts))
 	if err != nil {
 		return solveOpt, nil, err
 	}
@@ -244,8 +244,7 @@ func (o *buildOptions) stageOutputs(ids []string) (client.SolveOpt, []*staged, e
 type gatewayBuild struct {
 	addr    string
 	o       *buildOptions
-	targets []ocispec.Platform
-	ids     []string
+	targets []target
 	fn      TargetFunc
 	build   ocispec.Platform
 	workers []Worker
@@ -275,7 +274,7 @@ func (b *gatewayBuild) run(ctx context.Context, gw gwclient.Client) (*gwclient.R
 // graphErr, to be returned as they are, not as BuildKit's "failed to
 // solve".
 func (b *gatewayBuild) graphs(ctx context.Context, gw gwclient.Client) (*graphs, error) {
-	g, err := b.o.graphs(ctx, b.targets, b.ids, b.fn, b.build, gw, b.workers)
+	g, err := b.o.graphs(ctx, b.targets, b.fn, b.build, gw, b.workers)
 	if err != nil {
 		b.graphErr = err
 		return nil, flatten(err)
@@ -308,16 +307,16 @@ func (b *gatewayBuild) solve(ctx context.Context, gw gwclient.Client, defs []*bk
 	refs := make([]gwclient.Reference, len(b.targets))
 	checks := make([][]VerifiedBinary, len(b.targets))
 	var solves errgroup.Group
-	for i, p := range b.targets {
+	for i, t := range b.targets {
 		solves.Go(func() error {
 			r, err := gw.Solve(ctx, gwclient.SolveRequest{Definition: defs[i].ToPB(), Evaluate: true, CacheImports: imports})
 			if err != nil {
-				return fmt.Errorf("building %s: %w", b.ids[i], err)
+				return fmt.Errorf("building %s: %w", t.id, err)
 			}
 			if refs[i], err = r.SingleRef(); err != nil {
-				return fmt.Errorf("building %s: %w", b.ids[i], err)
+				return fmt.Errorf("building %s: %w", t.id, err)
 			}
-			checks[i], err = verifyBinaries(ctx, refs[i], p, b.o.verify, b.o.static)
+			checks[i], err = verifyBinaries(ctx, refs[i], t.platform, b.o.verify, b.o.static)
 			return err
 		})
 	}
@@ -334,14 +333,14 @@ func (b *gatewayBuild) solve(ctx context.Context, gw gwclient.Client, defs []*bk
 func (b *gatewayBuild) result(ctx context.Context, gw gwclient.Client, refs []gwclient.Reference, imgs []ocispec.Image) (*gwclient.Result, error) {
 	res := gwclient.NewResult()
 	if b.o.sbomGenerator != "" {
-		if err := addSBOMs(ctx, gw, b.o.sbomGenerator, b.build, b.ids, refs, b.o.noCache, res); err != nil {
+		if err := addSBOMs(ctx, gw, b.o.sbomGenerator, b.build, targetIDs(b.targets), refs, b.o.noCache, res); err != nil {
 			return nil, err
 		}
 	}
 	meta := resultMeta{}
-	for i, p := range b.targets {
-		res.AddRef(b.ids[i], refs[i])
-		if err := meta.add(b.ids[i], p, imgs[i]); err != nil {
+	for i, t := range b.targets {
+		res.AddRef(t.id, refs[i])
+		if err := meta.add(t.id, t.platform, imgs[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -382,28 +381,6 @@ func (o *buildOptions) solveOpt(ids []string) (client.SolveOpt, error) {
 		opt.Session = append(opt.Session, sec)
 	}
 	return opt, nil
-}
-
-// targetIDs checks the target list and returns each target's ID (its
-// normalised platform string, the key BuildKit's exporter files it under).
-func targetIDs(targets []ocispec.Platform) ([]string, error) {
-	if len(targets) == 0 {
-		return nil, errors.New("build: no target platforms: give at least one, e.g. linux/amd64")
-	}
-	ids := make([]string, len(targets))
-	seen := map[string]int{}
-	for i, p := range targets {
-		n, err := platforms.Normalize(p)
-		if err != nil {
-			return nil, fmt.Errorf("build: target %d: %w", i+1, err)
-		}
-		ids[i] = platforms.Format(n)
-		if j, dup := seen[ids[i]]; dup {
-			return nil, fmt.Errorf("build: targets %d and %d are both %s: give each platform once", j+1, i+1, ids[i])
-		}
-		seen[ids[i]] = i
-	}
-	return ids, nil
 }
 
 // flatten keeps an error's whole message across the gateway: BuildKit sends

@@ -14,8 +14,8 @@ import (
 	"github.com/tonistiigi/fsutil"
 )
 
-func TestTargetIDs(t *testing.T) {
-	ids, err := targetIDs([]ocispec.Platform{
+func TestNewTargets(t *testing.T) {
+	ts, err := newTargets([]ocispec.Platform{
 		{OS: "linux", Architecture: "amd64"},
 		{OS: "linux", Architecture: "arm64", Variant: "v8"},
 		{OS: "linux", Architecture: "arm"},
@@ -23,8 +23,12 @@ func TestTargetIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(ids, " "); got != "linux/amd64 linux/arm64 linux/arm/v7" {
+	if got := strings.Join(targetIDs(ts), " "); got != "linux/amd64 linux/arm64 linux/arm/v7" {
 		t.Errorf("ids = %s", got)
+	}
+	// Normalised once, here: the platform travels as the ID says.
+	if p := ts[2].platform; p.Variant != "v7" || ts[1].platform.Variant != "" {
+		t.Errorf("platforms = %v, want arm/v7 and arm64 without a variant", targetPlatforms(ts))
 	}
 	for _, tc := range []struct {
 		targets []ocispec.Platform
@@ -35,9 +39,9 @@ func TestTargetIDs(t *testing.T) {
 		{[]ocispec.Platform{{OS: "linux", Architecture: "arm"}, {OS: "linux", Architecture: "arm", Variant: "v7"}}, "targets 1 and 2 are both linux/arm/v7"},
 		{[]ocispec.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"}}, "targets 2 and 3 are both linux/arm64"},
 	} {
-		_, err := targetIDs(tc.targets)
+		_, err := newTargets(tc.targets)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("targetIDs(%v) = %v, want an error containing %q", tc.targets, err, tc.want)
+			t.Errorf("newTargets(%v) = %v, want an error containing %q", tc.targets, err, tc.want)
 		}
 	}
 }
@@ -181,4 +185,14 @@ func TestWithAnnotationsMerges(t *testing.T) {
 	if defaults["org.opencontainers.image.title"] != "app" {
 		t.Error("WithAnnotations changed the caller's map")
 	}
+}
+
+// mustTargets is newTargets for platforms known to be good.
+func mustTargets(t *testing.T, ps []ocispec.Platform) []target {
+	t.Helper()
+	ts, err := newTargets(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }

@@ -54,7 +54,7 @@ const probeTimeout = 5 * time.Second
 // the outputs (see WithNodeRetries). The Result's Plan says where each
 // target was built.
 func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn TargetFunc, opts ...BuildOption) (*Result, error) {
-	o, ids, err := prepare(targets, fn, opts)
+	o, ts, err := prepare(targets, fn, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -62,14 +62,14 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 	if err != nil {
 		return nil, err
 	}
-	plan := schedule(targets, nodes)
+	plan := schedule(targetPlatforms(ts), nodes)
 	o.logPlan(ctx, plan)
 	byAddr := map[string]*Client{}
 	for _, c := range f.nodes {
 		byAddr[c.addr] = c
 	}
 
-	asm, err := newAssembly(o, targets)
+	asm, err := newAssembly(o, ts)
 	if err != nil {
 		return nil, err
 	}
@@ -86,25 +86,25 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 
 	var mu sync.Mutex // guards plan and dead
 	dead := map[string]bool{}
-	parts := make([]part, len(targets))
+	parts := make([]part, len(ts))
 	// A target that fails does not cancel the others (see Client.Build:
 	// a step cancelled mid-run stays in use on buildkitd v0.33.1); the
 	// build fails once every target has ended. The caller's ctx still
 	// cancels everything at once.
 	var eg errgroup.Group
-	for i := range targets {
+	for i, t := range ts {
 		eg.Go(func() error {
 			for attempt := 0; ; attempt++ {
 				mu.Lock()
 				a := plan[i]
 				mu.Unlock()
-				po, err := asm.partOptions(o, &targets[i])
+				po, err := asm.partOptions(o, &t)
 				if err != nil {
 					return err
 				}
 				po.part.fleet = true
 				if events != nil {
-					po.vertices = newVertexTargets(targets[i : i+1]) // this node's build's
+					po.vertices = newVertexTargets([]ocispec.Platform{t.platform}) // this node's build's
 				}
 				ch := make(chan *client.SolveStatus)
 				// The events carry the node's own digests (those of the
@@ -114,17 +114,17 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 				relays.Add(1)
 				go func() {
 					defer relays.Done()
-					relay(a.Node+" "+ids[i], tagged, statuses)
+					relay(a.Node+" "+t.id, tagged, statuses)
 				}()
-				res, err := byAddr[a.Node].build(ctx, targets[i:i+1], ids[i:i+1], fn, po, ch)
+				res, err := byAddr[a.Node].build(ctx, ts[i:i+1], fn, po, ch)
 				if err == nil {
 					parts[i] = part{res: res}
 					return nil
 				}
 				if ctx.Err() != nil {
-					return fmt.Errorf("node %s: building %s: %w", a.Node, ids[i], context.Cause(ctx))
+					return fmt.Errorf("node %s: building %s: %w", a.Node, t.id, context.Cause(ctx))
 				}
-				err = fmt.Errorf("node %s: building %s: %w", a.Node, ids[i], err)
+				err = fmt.Errorf("node %s: building %s: %w", a.Node, t.id, err)
 				if attempt >= o.nodeRetries || byAddr[a.Node].answers(ctx) {
 					return err
 				}
@@ -147,7 +147,7 @@ func (f *Fleet) Build(ctx context.Context, targets []ocispec.Platform, fn Target
 	close(statuses)
 	if err != nil && ctx.Err() != nil {
 		_ = view.wait(nil) // the cancel is the error to return
-		return nil, fmt.Errorf("building %s: %w", strings.Join(ids, ", "), context.Cause(ctx))
+		return nil, fmt.Errorf("building %s: %w", strings.Join(targetIDs(ts), ", "), context.Cause(ctx))
 	}
 	if err := view.wait(err); err != nil {
 		return nil, err
@@ -186,9 +186,6 @@ func uniqueBuilds(plan Plan) []ocispec.Platform {
 	}
 	return out
 }
-
-// slug is a platform as a path or tag element: linux-arm-v7.
-func slug(p ocispec.Platform) string { return strings.ReplaceAll(platforms.Format(p), "/", "-") }
 
 // partsDirFor picks where the nodes' layouts are received: beside the OCI
 // directory output when there is one (the merged layout is renamed into

@@ -28,15 +28,16 @@ type graphs struct {
 // up front: a graph too large to send, a local source no WithLocal
 // provides, a step for a platform the daemon cannot run, and (with
 // EmulationForbid) an emulated step not marked as meant to be.
-func (o *buildOptions) graphs(ctx context.Context, targets []ocispec.Platform, ids []string, fn TargetFunc, build ocispec.Platform, resolver bk.ImageMetaResolver, workers []Worker) (*graphs, error) {
+func (o *buildOptions) graphs(ctx context.Context, targets []target, fn TargetFunc, build ocispec.Platform, resolver bk.ImageMetaResolver, workers []Worker) (*graphs, error) {
 	g := &graphs{defs: make([]*bk.Definition, len(targets)), imgs: make([]ocispec.Image, len(targets))}
 	steps := make([][]EmulatedStep, len(targets))
 	eg, ectx := errgroup.WithContext(ctx)
-	for i, p := range targets {
+	for i, t := range targets {
+		p := t.platform
 		eg.Go(func() error {
 			st, img, err := fn(ectx, Target{Platform: p, BuildPlatform: build, Resolver: resolver})
 			if err != nil {
-				return fmt.Errorf("building %s: %w", ids[i], err)
+				return fmt.Errorf("building %s: %w", t.id, err)
 			}
 			mopts := []bk.ConstraintsOpt{bk.Platform(p)}
 			if o.noCache {
@@ -44,12 +45,12 @@ func (o *buildOptions) graphs(ctx context.Context, targets []ocispec.Platform, i
 			}
 			def, err := st.Marshal(ectx, mopts...)
 			if err != nil {
-				return fmt.Errorf("building %s: %w", ids[i], err)
+				return fmt.Errorf("building %s: %w", t.id, err)
 			}
-			if err := checkDefinitionSize(ids[i], def); err != nil {
+			if err := checkDefinitionSize(t.id, def); err != nil {
 				return err
 			}
-			if err := checkLocals(ids[i], def, o.locals); err != nil {
+			if err := checkLocals(t.id, def, o.locals); err != nil {
 				return err
 			}
 			g.defs[i], g.imgs[i] = def, img

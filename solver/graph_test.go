@@ -51,7 +51,7 @@ func TestGraphsChecksLocalsAndRecordsVertices(t *testing.T) {
 	}
 	o.vertices = newVertexTargets([]ocispec.Platform{amd64, arm64})
 	workers := []Worker{{Platforms: []ocispec.Platform{amd64, arm64}}}
-	g, err := o.graphs(context.Background(), []ocispec.Platform{amd64, arm64}, []string{"linux/amd64", "linux/arm64"}, fn, amd64, nil, workers)
+	g, err := o.graphs(context.Background(), mustTargets(t, []ocispec.Platform{amd64, arm64}), fn, amd64, nil, workers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestGraphsChecksLocalsAndRecordsVertices(t *testing.T) {
 	local := func(context.Context, Target) (bk.State, ocispec.Image, error) {
 		return bk.Scratch().File(bk.Copy(bk.Local("src"), "/", "/")), ocispec.Image{}, nil
 	}
-	_, err = o.graphs(context.Background(), []ocispec.Platform{amd64}, []string{"linux/amd64"}, local, amd64, nil, workers)
+	_, err = o.graphs(context.Background(), mustTargets(t, []ocispec.Platform{amd64}), local, amd64, nil, workers)
 	if err == nil || !strings.Contains(err.Error(), `solver.WithLocal("src", DIR)`) || strings.Contains(err.Error(), "failed to solve") {
 		t.Errorf("a missing local: %v", err)
 	}

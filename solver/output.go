@@ -488,7 +488,7 @@ func (s *staged) abort() {
 
 // readManifests reads the index BuildKit wrote to out back, so that callers
 // get each platform's manifest and config descriptors.
-func readManifests(ctx context.Context, out Output, index ocispec.Descriptor, targets []ocispec.Platform) ([]PlatformManifest, error) {
+func readManifests(ctx context.Context, out Output, index ocispec.Descriptor, targets []target) ([]PlatformManifest, error) {
 	if index.Digest == "" {
 		return nil, errors.New("the exporter returned no index descriptor")
 	}

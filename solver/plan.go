@@ -62,14 +62,15 @@ type node struct {
 // whose workers can run the target's platform, and are cross-compiled
 // there on the node's own build platform.
 func (f *Fleet) Plan(ctx context.Context, targets []ocispec.Platform) (Plan, error) {
-	if _, err := targetIDs(targets); err != nil {
+	ts, err := newTargets(targets)
+	if err != nil {
 		return nil, err
 	}
 	nodes, err := f.describe(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return schedule(targets, nodes), nil
+	return schedule(targetPlatforms(ts), nodes), nil
 }
 
 // describe asks every node for its workers' platforms.
@@ -119,8 +120,7 @@ func schedule(targets []ocispec.Platform, nodes []node) Plan {
 	// Native targets first, so that the spreading below sees their load.
 	done := make([]bool, len(targets))
 	for i, t := range targets {
-		id := platforms.Format(t)
-		if n := least(func(n int) bool { return platforms.Format(nodes[n].native) == id }); n >= 0 {
+		if n := least(func(n int) bool { return platforms.Equal(nodes[n].native, t) }); n >= 0 {
 			assign(i, n, true)
 			done[i] = true
 		}
@@ -153,7 +153,7 @@ func reschedule(a Assignment, nodes []node, dead map[string]bool, plan Plan) (As
 	best := -1
 	rank := func(n int) int {
 		switch {
-		case platforms.Format(nodes[n].native) == id:
+		case platforms.Equal(nodes[n].native, a.Target):
 			return 0
 		case nodes[n].runs[id]:
 			return 1

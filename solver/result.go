@@ -150,7 +150,7 @@ const (
 	annotationReferenceDigest = "vnd.docker.reference.digest"
 )
 
-func manifestsFromIndex(ctx context.Context, fetch ocilayout.Fetcher, index ocispec.Descriptor, targets []ocispec.Platform) ([]PlatformManifest, error) {
+func manifestsFromIndex(ctx context.Context, fetch ocilayout.Fetcher, index ocispec.Descriptor, targets []target) ([]PlatformManifest, error) {
 	dt, err := ocilayout.FetchVerified(ctx, fetch, index.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", index.Digest, err)
@@ -172,8 +172,8 @@ func manifestsFromIndex(ctx context.Context, fetch ocilayout.Fetcher, index ocis
 		byID[platforms.Format(*m.Platform)] = m
 	}
 	out := make([]PlatformManifest, 0, len(targets))
-	for _, p := range targets {
-		id := platforms.Format(p)
+	for _, t := range targets {
+		id := t.id
 		md, ok := byID[id]
 		if !ok {
 			return nil, fmt.Errorf("index %s has no manifest for %s", index.Digest, id)

@@ -67,7 +67,7 @@ var (
 func TestManifestsFromIndex(t *testing.T) {
 	f := newFakeLayout(t, amd64, arm64, armv7)
 	// Asked in another order than the index's: the result keeps the asked order.
-	got, err := manifestsFromIndex(context.Background(), f.fetch, f.index, []ocispec.Platform{armv7, amd64})
+	got, err := manifestsFromIndex(context.Background(), f.fetch, f.index, mustTargets(t, []ocispec.Platform{armv7, amd64}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestManifestsFromIndex(t *testing.T) {
 		t.Errorf("config %s, manifest says %s", got[0].Config.Digest, m.Config.Digest)
 	}
 
-	if _, err := manifestsFromIndex(context.Background(), f.fetch, f.index, []ocispec.Platform{{OS: "linux", Architecture: "s390x"}}); err == nil || !strings.Contains(err.Error(), "has no manifest for linux/s390x") {
+	if _, err := manifestsFromIndex(context.Background(), f.fetch, f.index, mustTargets(t, []ocispec.Platform{{OS: "linux", Architecture: "s390x"}})); err == nil || !strings.Contains(err.Error(), "has no manifest for linux/s390x") {
 		t.Errorf("missing platform: %v", err)
 	}
 	// Content that does not match its digest is refused.
@@ -91,7 +91,7 @@ func TestManifestsFromIndex(t *testing.T) {
 			f.blobs[d] = append(f.blobs[d], ' ')
 		}
 	}
-	if _, err := manifestsFromIndex(context.Background(), f.fetch, f.index, []ocispec.Platform{amd64}); err == nil || !strings.Contains(err.Error(), "content is sha256:") {
+	if _, err := manifestsFromIndex(context.Background(), f.fetch, f.index, mustTargets(t, []ocispec.Platform{amd64})); err == nil || !strings.Contains(err.Error(), "content is sha256:") {
 		t.Errorf("corrupt manifest: %v", err)
 	}
 }
@@ -137,7 +137,7 @@ func TestSmallTarBlobs(t *testing.T) {
 			t.Errorf("blob %s differs", d)
 		}
 	}
-	ms, err := readManifests(context.Background(), OCITar(path), f.index, []ocispec.Platform{amd64})
+	ms, err := readManifests(context.Background(), OCITar(path), f.index, mustTargets(t, []ocispec.Platform{amd64}))
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("readManifests from a tar: %v %+v", err, ms)
 	}
@@ -241,7 +241,7 @@ func TestManifestsFromIndexWithAttestations(t *testing.T) {
 	idx.Manifests = append(idx.Manifests, att)
 	f.index = f.put(t, ocispec.MediaTypeImageIndex, idx)
 
-	got, err := manifestsFromIndex(context.Background(), f.fetch, f.index, []ocispec.Platform{amd64})
+	got, err := manifestsFromIndex(context.Background(), f.fetch, f.index, mustTargets(t, []ocispec.Platform{amd64}))
 	if err != nil {
 		t.Fatal(err)
 	}
