@@ -127,14 +127,7 @@ func prepareHello(c *config) (*workload, error) {
 		emulable:  func(string) (bool, string) { return true, "" },
 		mutate:    rustChange,
 	}
-	src := filepath.Join(c.repo, "examples", "cargo", "testdata", "hello")
-	os.RemoveAll(w.dir)
-	if err := copyTree(src, w.dir); err != nil {
-		return nil, err
-	}
-	var err error
-	w.pristine, err = os.ReadFile(filepath.Join(w.dir, w.edit))
-	return w, err
+	return w, w.copyFrom(filepath.Join(c.repo, "examples", "cargo", "testdata", "hello"))
 }
 
 // serviceCrates are the Debian packages that hold the Rust service's
@@ -166,14 +159,19 @@ func prepareService(c *config) (*workload, error) {
 		emulable:  func(string) (bool, string) { return true, "" },
 		mutate:    rustChange,
 	}
-	src := filepath.Join(c.repo, "bench", "testdata", "rust-service")
+	return w, w.copyFrom(filepath.Join(c.repo, "bench", "testdata", "rust-service"))
+}
+
+// copyFrom makes w.dir a fresh copy of src and keeps the file the
+// one-file change edits as it was.
+func (w *workload) copyFrom(src string) error {
 	os.RemoveAll(w.dir)
 	if err := copyTree(src, w.dir); err != nil {
-		return nil, err
+		return err
 	}
 	var err error
 	w.pristine, err = os.ReadFile(filepath.Join(w.dir, w.edit))
-	return w, err
+	return err
 }
 
 // change makes the one-file change: code that reads an environment
