@@ -312,15 +312,7 @@ func phaseTable(rows []row) string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("| workload | scenario | targets | contender | wall |")
-	for _, p := range present {
-		fmt.Fprintf(&b, " %s |", p)
-	}
-	b.WriteString("\n|---|---|---|---|---|")
-	for range present {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
+	writeTableHeader(&b, []string{"workload", "scenario", "targets", "contender", "wall"}, present)
 	for _, rw := range rows {
 		if rw.Runs == 0 || (rw.Phases == nil && rw.Contender != ko) {
 			continue

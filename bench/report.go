@@ -366,15 +366,7 @@ func buildTable(rows []row) string {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("| workload | scenario | targets | runs |")
-	for _, c := range present {
-		fmt.Fprintf(&b, " %s |", c)
-	}
-	b.WriteString("\n|---|---|---|---|")
-	for range present {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
+	writeTableHeader(&b, []string{"workload", "scenario", "targets", "runs"}, present)
 	var groups []groupKey
 	for _, rw := range rows {
 		g := groupKey{rw.Workload, rw.Scenario, strings.Join(rw.Targets, ",")}
@@ -542,4 +534,19 @@ func loadRange(samples []sample) (lo, hi float64, ok bool) {
 		lo, hi = min(lo, s.Load1), max(hi, s.Load1)
 	}
 	return lo, hi, ok
+}
+
+// writeTableHeader writes a Markdown table's header row and its rule: the
+// fixed columns, then one per name in cols.
+func writeTableHeader[S ~string](b *strings.Builder, fixed []string, cols []S) {
+	b.WriteString("|")
+	for _, c := range fixed {
+		fmt.Fprintf(b, " %s |", c)
+	}
+	for _, c := range cols {
+		fmt.Fprintf(b, " %s |", c)
+	}
+	b.WriteString("\n|")
+	b.WriteString(strings.Repeat("---|", len(fixed)+len(cols)))
+	b.WriteString("\n")
 }
