@@ -2,6 +2,7 @@ package solver
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -320,7 +321,7 @@ func (a *assembly) describe(ix *assembledIndex, res *Result) error {
 	}
 	res.ExporterResponse = map[string]string{
 		exptypes.ExporterImageDigestKey:     ix.desc.Digest.String(),
-		exptypes.ExporterImageDescriptorKey: encodeBase64(descJSON),
+		exptypes.ExporterImageDescriptorKey: base64.StdEncoding.EncodeToString(descJSON),
 	}
 	if res.ImageName != "" {
 		res.ExporterResponse[exptypes.ExporterImageNameKey] = res.ImageName

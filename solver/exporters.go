@@ -4,6 +4,7 @@ package solver
 // BuildKit's string maps (exporter attributes and result metadata keys).
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,7 +86,7 @@ func (m *resultMeta) entries() (map[string][]byte, error) {
 // parseExporterResponse picks what callers need from BuildKit's response.
 func parseExporterResponse(resp map[string]string) (index ocispec.Descriptor, name string, err error) {
 	if s, ok := resp[exptypes.ExporterImageDescriptorKey]; ok {
-		dt, derr := decodeBase64(s)
+		dt, derr := base64.StdEncoding.DecodeString(s)
 		if derr != nil {
 			return index, "", fmt.Errorf("decoding %s: %w", exptypes.ExporterImageDescriptorKey, derr)
 		}

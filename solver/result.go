@@ -2,7 +2,6 @@ package solver
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -142,8 +141,6 @@ func writeFileAtomic(path string, dt []byte) error {
 	return nil
 }
 
-func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
-
 // BuildKit's annotations on attestation manifests in an index.
 const (
 	annotationReferenceType   = "vnd.docker.reference.type"
@@ -194,5 +191,3 @@ func manifestsFromIndex(ctx context.Context, fetch ocilayout.Fetcher, index ocis
 	}
 	return out, nil
 }
-
-func encodeBase64(dt []byte) string { return base64.StdEncoding.EncodeToString(dt) }

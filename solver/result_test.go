@@ -3,6 +3,7 @@ package solver
 import (
 	"archive/tar"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -187,7 +188,7 @@ func TestParseExporterResponse(t *testing.T) {
 	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: digest.FromString("i"), Size: 1}
 	dt, _ := json.Marshal(desc)
 	resp := map[string]string{
-		exptypes.ExporterImageDescriptorKey: encodeBase64(dt),
+		exptypes.ExporterImageDescriptorKey: base64.StdEncoding.EncodeToString(dt),
 		exptypes.ExporterImageNameKey:       "r/app:v1",
 	}
 	got, name, err := parseExporterResponse(resp)
