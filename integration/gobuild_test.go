@@ -125,8 +125,10 @@ func checkIndex(t *testing.T, idx v1.ImageIndex, meta solver.Metadata) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if im.Annotations[ocispec.AnnotationTitle] != "hello" || im.Annotations[ocispec.AnnotationCreated] == "" {
-		t.Errorf("index annotations = %v, want title hello and a created time", im.Annotations)
+	// A created annotation only with a source date epoch (the callers
+	// that give one check its value).
+	if created := im.Annotations[ocispec.AnnotationCreated]; im.Annotations[ocispec.AnnotationTitle] != "hello" || (created != "" && created != epochRFC3339) {
+		t.Errorf("index annotations = %v, want title hello, and no created time or the epoch's", im.Annotations)
 	}
 	if len(im.Manifests) != len(helloTargets) {
 		t.Fatalf("index has %d manifests, want %d: %+v", len(im.Manifests), len(helloTargets), im.Manifests)
@@ -453,9 +455,18 @@ func TestGobuildBaseImagePreflight(t *testing.T) {
 	noLeftovers(t, dir)
 }
 
+// epoch is the source date epoch the tests give, and epochRFC3339 the
+// same time as annotations carry it.
+const (
+	epoch        = "1700000000"
+	epochRFC3339 = "2023-11-14T22:13:20Z"
+)
+
 // With a source date epoch, two builds of the same source give the same
 // index digest byte for byte, the second on a fresh daemon root (nothing
-// cached: a pruned daemon); changing one source file changes it.
+// cached: a pruned daemon); changing one source file changes it. The
+// runtime base's layers are exported as they are, shared with the base,
+// not rewritten to the epoch.
 // Not parallel: it unsets BUILDKIT_HOST to make Connect start a daemon.
 func TestGobuildReproducibleDigests(t *testing.T) {
 	ctx := testContext(t, 20*time.Minute)
@@ -464,12 +475,23 @@ func TestGobuildReproducibleDigests(t *testing.T) {
 		dir := t.TempDir()
 		meta := filepath.Join(dir, "meta.json")
 		args := []string{"--addr", addr, "--progress", "plain", "--context", src, "--platform", "linux/arm64,linux/amd64",
-			"--runtime-image", "debian:bookworm-slim", "--source-date-epoch", "1700000000",
+			"--runtime-image", "debian:bookworm-slim", "--source-date-epoch", epoch,
 			"--output", "type=oci,dest=" + filepath.Join(dir, "x.tar"), "--metadata-file", meta}
 		var out bytes.Buffer
 		if err := runGobuild(ctx, args, &out); err != nil {
 			t.Fatalf("gobuild on %s: %v\n%s", addr, err, lastLines(out.String(), 20))
 		}
+		layoutDir := t.TempDir()
+		untar(t, filepath.Join(dir, "x.tar"), layoutDir)
+		idx := onlyIndex(t, layoutDir)
+		im, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := im.Annotations[ocispec.AnnotationCreated]; got != epochRFC3339 {
+			t.Errorf("index created annotation %q, want the epoch's %s", got, epochRFC3339)
+		}
+		sharesBaseLayers(t, ctx, idx, registryAddr(t)+"/library/debian:bookworm-slim")
 		return readMetadata(t, meta).ImageDigest.String()
 	}
 	first := digestOf(buildkitHost(t))
@@ -495,6 +517,116 @@ func TestGobuildReproducibleDigests(t *testing.T) {
 	f.Close()
 	if third := digestOf(fresh.Address()); third == first {
 		t.Errorf("changing main.go left the index digest at %s", first)
+	}
+}
+
+// sharesBaseLayers checks that every image of idx starts with the layers
+// of base's image for its platform, blob for blob: the base was exported
+// as it is.
+func sharesBaseLayers(t *testing.T, ctx context.Context, idx v1.ImageIndex, base string) {
+	t.Helper()
+	ref, err := name.ParseReference(base, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseIdx, err := remote.Index(ref, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatalf("pulling %s: %v", base, err)
+	}
+	baseIm, err := baseIdx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, desc := range im.Manifests {
+		if desc.Platform == nil || desc.Platform.OS == "unknown" {
+			continue // an attestation
+		}
+		img, err := idx.Image(desc.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var baseM *v1.Manifest
+		for _, bd := range baseIm.Manifests {
+			if bd.Platform != nil && bd.Platform.Equals(*desc.Platform) {
+				bi, err := baseIdx.Image(bd.Digest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if baseM, err = bi.Manifest(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if baseM == nil {
+			t.Fatalf("%s has no image for %v", base, desc.Platform)
+		}
+		if len(m.Layers) <= len(baseM.Layers) {
+			t.Fatalf("%v: %d layers, want more than the base's %d", desc.Platform, len(m.Layers), len(baseM.Layers))
+		}
+		for i, l := range baseM.Layers {
+			if m.Layers[i].Digest != l.Digest {
+				t.Errorf("%v: layer %d is %s, the base's is %s: the base was rewritten, not shared", desc.Platform, i, m.Layers[i].Digest, l.Digest)
+			}
+		}
+	}
+}
+
+// Without a source date epoch, a rebuild of unchanged sources gives the
+// same index digest (the config's created time is the one BuildKit
+// records for the newest layer, not the time of the build), and the index
+// has no created annotation; the config has a created time.
+func TestGobuildRebuildKeepsDigests(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 20*time.Minute)
+	src := copyHello(t, "")
+	tag := fmt.Sprintf("%s/crossllb-test/hello:rebuild-%d", registryAddr(t), time.Now().UnixNano())
+	build := func() solver.Metadata {
+		meta := filepath.Join(t.TempDir(), "meta.json")
+		mustGobuild(t, ctx, "--context", src, "--platform", "linux/amd64,linux/arm64", "--runtime-image", "debian:bookworm-slim",
+			"--output", "type=image,name="+tag+",push=true,registry.insecure=true", "--metadata-file", meta)
+		return readMetadata(t, meta)
+	}
+	first := build()
+	time.Sleep(1100 * time.Millisecond) // a created time of now would differ
+	second := build()
+	if first.ImageDigest != second.ImageDigest {
+		t.Errorf("a rebuild of unchanged sources: index %s, then %s", first.ImageDigest, second.ImageDigest)
+	}
+	ref, err := name.ParseReference(tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(ref, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := im.Annotations[ocispec.AnnotationCreated]; ok {
+		t.Errorf("index created annotation %q without a source date epoch, want none", v)
+	}
+	for _, desc := range im.Manifests {
+		img, err := idx.Image(desc.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Created.IsZero() {
+			t.Errorf("%v: config has no created time", desc.Platform)
+		}
 	}
 }
 

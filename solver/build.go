@@ -33,6 +33,24 @@ type Target struct {
 	// Resolver resolves image configs through the daemon (registry mirrors
 	// and credentials apply).
 	Resolver bk.ImageMetaResolver
+
+	base *ocispec.Image // where SetBase records the base, during Build
+}
+
+// SetBase names the image the target's root filesystem starts from:
+// config is that image's config as resolved (llb.Base.Config). Its layers
+// must be the first of the state's, and its history the first of the
+// config fn returns, as llb.RuntimeStage and llb.ImageConfig make them.
+// BuildKit's exporter then knows which layers are the base's. Under a
+// source date epoch (WithSourceDateEpoch) it exports them as they are, so
+// that the image shares them with its base, where it would otherwise
+// rewrite every layer's timestamps on every export; and the base's history
+// keeps its times. Optional: without it, the epoch applies to every layer.
+// It does nothing on a Target made outside Build.
+func (t Target) SetBase(config ocispec.Image) {
+	if t.base != nil {
+		*t.base = config
+	}
 }
 
 // TargetFunc returns the graph of one target's image (its root filesystem)
@@ -266,7 +284,7 @@ func (b *gatewayBuild) run(ctx context.Context, gw gwclient.Client) (*gwclient.R
 	if err != nil {
 		return nil, err
 	}
-	return b.result(ctx, gw, refs, g.imgs)
+	return b.result(ctx, gw, refs, g)
 }
 
 // graphs is phase 1: every target's graph, before anything is solved, so
@@ -329,8 +347,9 @@ func (b *gatewayBuild) solve(ctx context.Context, gw gwclient.Client, defs []*bk
 }
 
 // result is phase 3: the result BuildKit exports, each target's ref
-// under its ID with its image config (and SBOMs when asked for).
-func (b *gatewayBuild) result(ctx context.Context, gw gwclient.Client, refs []gwclient.Reference, imgs []ocispec.Image) (*gwclient.Result, error) {
+// under its ID with its image config and its base's (and SBOMs when asked
+// for).
+func (b *gatewayBuild) result(ctx context.Context, gw gwclient.Client, refs []gwclient.Reference, g *graphs) (*gwclient.Result, error) {
 	res := gwclient.NewResult()
 	if b.o.sbomGenerator != "" {
 		if err := addSBOMs(ctx, gw, b.o.sbomGenerator, b.build, targetIDs(b.targets), refs, b.o.noCache, res); err != nil {
@@ -340,7 +359,7 @@ func (b *gatewayBuild) result(ctx context.Context, gw gwclient.Client, refs []gw
 	meta := resultMeta{}
 	for i, t := range b.targets {
 		res.AddRef(t.id, refs[i])
-		if err := meta.add(t.id, t.platform, imgs[i]); err != nil {
+		if err := meta.add(t.id, t.platform, g.imgs[i], g.bases[i]); err != nil {
 			return nil, err
 		}
 	}

@@ -2,11 +2,13 @@ package solver_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 
 	bk "github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/crossllb/crossllb/platforms"
@@ -165,6 +167,44 @@ func ExampleWithProgressEvents() {
 		solver.WithProgress("auto", os.Stderr),
 		solver.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil))),
 		solver.WithOutput(solver.OCITar("app.tar")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+}
+
+// A reproducible image on a base image: with a source date epoch, the
+// base's layers are exported as they are, shared with the base, once the
+// TargetFunc names the base (llb.ResolveBase and llb.RuntimeStage do the
+// resolving and the layering for you).
+func ExampleTarget_SetBase() {
+	ctx := context.Background()
+	c, err := solver.Connect(ctx, "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer c.Close()
+	fn := func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
+		ref, _, dt, err := t.Resolver.ResolveImageConfig(ctx, "debian:bookworm-slim", sourceresolver.Opt{
+			ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &t.Platform},
+		})
+		if err != nil {
+			return bk.State{}, ocispec.Image{}, err
+		}
+		var base ocispec.Image
+		if err := json.Unmarshal(dt, &base); err != nil {
+			return bk.State{}, ocispec.Image{}, err
+		}
+		t.SetBase(base)
+		st := bk.Image(ref, bk.Platform(t.Platform)).File(bk.Mkfile("/etc/app.conf", 0o644, []byte("ok\n")), bk.Platform(t.Platform))
+		img := base // the base's config and history come first
+		img.RootFS.DiffIDs = nil
+		img.Created = nil // the epoch
+		return st, img, nil
+	}
+	epoch, _ := solver.ParseSourceDateEpoch("1700000000")
+	_, err = c.Build(ctx, []ocispec.Platform{platforms.MustParse("linux/amd64")}, fn,
+		solver.WithSourceDateEpoch(epoch), solver.WithOutput(solver.OCITar("app.tar")))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}

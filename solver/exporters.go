@@ -51,9 +51,13 @@ func sinkEntry(sink func() (io.WriteCloser, error), index, manifest map[string]s
 type resultMeta struct {
 	platforms exptypes.Platforms
 	configs   map[string][]byte
+	bases     map[string][]byte
 }
 
-func (m *resultMeta) add(id string, p ocispec.Platform, img ocispec.Image) error {
+// add records target id's image config img, and the config of its base
+// image if it has one (base has layers): BuildKit's exporter reads it as
+// the Dockerfile frontend gives it.
+func (m *resultMeta) add(id string, p ocispec.Platform, img, base ocispec.Image) error {
 	img.OS, img.Architecture, img.Variant = p.OS, p.Architecture, p.Variant
 	if img.OSVersion == "" {
 		img.OSVersion = p.OSVersion
@@ -66,6 +70,16 @@ func (m *resultMeta) add(id string, p ocispec.Platform, img ocispec.Image) error
 		m.configs = map[string][]byte{}
 	}
 	m.configs[id] = dt
+	if len(base.RootFS.DiffIDs) > 0 {
+		dt, err := json.Marshal(base)
+		if err != nil {
+			return fmt.Errorf("%s: base image config: %w", id, err)
+		}
+		if m.bases == nil {
+			m.bases = map[string][]byte{}
+		}
+		m.bases[id] = dt
+	}
 	m.platforms.Platforms = append(m.platforms.Platforms, exptypes.Platform{ID: id, Platform: p})
 	return nil
 }
@@ -74,6 +88,9 @@ func (m *resultMeta) entries() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for id, dt := range m.configs {
 		out[exptypes.ExporterImageConfigKey+"/"+id] = dt
+	}
+	for id, dt := range m.bases {
+		out[exptypes.ExporterImageBaseConfigKey+"/"+id] = dt
 	}
 	dt, err := json.Marshal(m.platforms)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 type graphs struct {
 	defs     []*bk.Definition
 	imgs     []ocispec.Image
+	bases    []ocispec.Image // as Target.SetBase recorded them; zero: none
 	emulated []EmulatedStep
 }
 
@@ -29,13 +30,14 @@ type graphs struct {
 // provides, a step for a platform the daemon cannot run, and (with
 // EmulationForbid) an emulated step not marked as meant to be.
 func (o *buildOptions) graphs(ctx context.Context, targets []target, fn TargetFunc, build ocispec.Platform, resolver bk.ImageMetaResolver, workers []Worker) (*graphs, error) {
-	g := &graphs{defs: make([]*bk.Definition, len(targets)), imgs: make([]ocispec.Image, len(targets))}
+	n := len(targets)
+	g := &graphs{defs: make([]*bk.Definition, n), imgs: make([]ocispec.Image, n), bases: make([]ocispec.Image, n)}
 	steps := make([][]EmulatedStep, len(targets))
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, t := range targets {
 		p := t.platform
 		eg.Go(func() error {
-			st, img, err := fn(ectx, Target{Platform: p, BuildPlatform: build, Resolver: resolver})
+			st, img, err := fn(ectx, Target{Platform: p, BuildPlatform: build, Resolver: resolver, base: &g.bases[i]})
 			if err != nil {
 				return fmt.Errorf("building %s: %w", t.id, err)
 			}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,10 +204,12 @@ func TestParseExporterResponse(t *testing.T) {
 
 func TestResultMetaEntries(t *testing.T) {
 	var m resultMeta
-	if err := m.add("linux/arm/v7", armv7, ocispec.Image{Config: ocispec.ImageConfig{User: "app"}}); err != nil {
+	base := ocispec.Image{RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromString("layer")}}}
+	if err := m.add("linux/arm/v7", armv7, ocispec.Image{Config: ocispec.ImageConfig{User: "app"}}, base); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.add("linux/amd64", amd64, ocispec.Image{}); err != nil {
+	// No base (scratch): no base config entry.
+	if err := m.add("linux/amd64", amd64, ocispec.Image{}, ocispec.Image{}); err != nil {
 		t.Fatal(err)
 	}
 	e, err := m.entries()
@@ -226,6 +229,16 @@ func TestResultMetaEntries(t *testing.T) {
 	}
 	if len(ps.Platforms) != 2 || ps.Platforms[0].ID != "linux/arm/v7" || ps.Platforms[1].ID != "linux/amd64" {
 		t.Errorf("refs.platforms = %+v", ps)
+	}
+	var got ocispec.Image
+	if err := json.Unmarshal(e[exptypes.ExporterImageBaseConfigKey+"/linux/arm/v7"], &got); err != nil {
+		t.Fatalf("base config for arm/v7: %v", err)
+	}
+	if !slices.Equal(got.RootFS.DiffIDs, base.RootFS.DiffIDs) {
+		t.Errorf("base config for arm/v7 has layers %v, want %v", got.RootFS.DiffIDs, base.RootFS.DiffIDs)
+	}
+	if dt, ok := e[exptypes.ExporterImageBaseConfigKey+"/linux/amd64"]; ok {
+		t.Errorf("a base config for amd64, which has none: %s", dt)
 	}
 }
 

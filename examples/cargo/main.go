@@ -130,7 +130,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			Annotations: llb.OCIAnnotations{
 				Authors: f.authors, URL: f.source, Source: f.source, Version: f.version, Revision: f.revision,
 			}.Map(),
-			Created:  &created,
+			Created:  created,
 			Exclude:  c.Excludes,
 			NoVerify: !c.Verify,
 			Static:   c.Static,
@@ -147,8 +147,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		CacheNamespace:      f.cacheNS,
 	}
 	// The OCI labels the hand-written Dockerfiles set: the same as the
-	// annotations, with the recipe's own (created, title).
-	labels := llb.OCIAnnotations{Created: &created, Title: f.bin}.Map()
+	// annotations, with the recipe's own: title, and created when
+	// --source-date-epoch gives it.
+	labels := llb.OCIAnnotations{Created: created, Title: f.bin}.Map()
 	maps.Copy(labels, c.recipe.Annotations)
 	maps.Copy(labels, c.Labels)
 	c.recipe.Labels = labels

@@ -186,7 +186,7 @@ func (c *Cargo) Target() (solver.TargetFunc, error) {
 	return p.target(c.created()), nil
 }
 
-func (p *cargoPlan) target(created time.Time) solver.TargetFunc {
+func (p *cargoPlan) target(created *time.Time) solver.TargetFunc {
 	c := p.c
 	return func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
 		builderRef := c.BuilderImage

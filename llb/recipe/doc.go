@@ -38,9 +38,12 @@
 //   - the user and the Debian packages of the runtime stage are made on
 //     the build platform, editing the target's files: nothing is emulated
 //     (Image.EmulatedSteps runs them on the target);
-//   - the image config's labels and the index's and manifests'
-//     annotations carry org.opencontainers.image.created and .title, with
-//     Image.Labels and Image.Annotations on top.
+//   - the index's and manifests' annotations carry
+//     org.opencontainers.image.title, and .created when Image.Created is
+//     set, with Image.Annotations on top; the config carries Image.Labels;
+//   - the config's creation time is Image.Created, or else the time
+//     BuildKit first built the image's newest layer: a rebuild of
+//     unchanged sources gives the same digests.
 //
 // Steps that must run before the compile (go generate, code generators,
 // assets) go in Go.Generate: they run on the build platform with the

@@ -190,7 +190,7 @@ func (g *Go) Target() (solver.TargetFunc, error) {
 	return p.target(g.created()), nil
 }
 
-func (p *goPlan) target(created time.Time) solver.TargetFunc {
+func (p *goPlan) target(created *time.Time) solver.TargetFunc {
 	g := p.g
 	return func(ctx context.Context, t solver.Target) (bk.State, ocispec.Image, error) {
 		builderRef := g.BuilderImage

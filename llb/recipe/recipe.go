@@ -56,9 +56,14 @@ type Image struct {
 	// and every manifest. Both come on top of the recipe's own
 	// org.opencontainers.image.created and .title.
 	Labels, Annotations map[string]string
-	// Created is the image's creation time (default: now). For
-	// reproducible digests give a fixed time, and the same to
-	// solver.WithSourceDateEpoch.
+	// Created is the image's creation time: its config's, and the
+	// org.opencontainers.image.created annotation's. Nil (the default)
+	// leaves the config's to BuildKit, which sets the time the image's
+	// newest layer was first built, so that a rebuild of unchanged
+	// sources gives the same digests (as a Dockerfile build does); the
+	// annotation is then left out, its value being unknown before the
+	// build. For digests reproducible on any machine give a fixed time,
+	// and the same to solver.WithSourceDateEpoch.
 	Created *time.Time
 
 	// Exclude lists patterns (.dockerignore syntax) left out of the
@@ -104,12 +109,13 @@ func (im *Image) check() error {
 	return nil
 }
 
-// created is the image's creation time.
-func (im *Image) created() time.Time {
-	if im.Created != nil {
-		return im.Created.UTC()
+// created is the image's creation time, nil to leave it to BuildKit.
+func (im *Image) created() *time.Time {
+	if im.Created == nil {
+		return nil
 	}
-	return time.Now().UTC()
+	t := im.Created.UTC()
+	return &t
 }
 
 // static reports whether the binaries must be static.
@@ -132,14 +138,17 @@ func (im *Image) runtimeOptions() []llb.RuntimeOption {
 	return opts
 }
 
-// bases resolves the runtime image for t's target and, when the runtime
-// steps run on the build platform, for the build platform too (the
-// tools that edit the target's files). It returns the runtime base and the
-// steps.
+// bases resolves the runtime image for t's target (and names it as the
+// target's base) and, when the runtime steps run on the build platform,
+// for the build platform too (the tools that edit the target's files). It
+// returns the runtime base and the steps.
 func (im *Image) bases(ctx context.Context, t solver.Target) (llb.Base, []llb.RuntimeOption, error) {
 	base, err := llb.ResolveBase(ctx, t.Resolver, im.RuntimeImage, t.Platform)
 	if err != nil {
 		return llb.Base{}, nil, fmt.Errorf("RuntimeImage: %w", err)
+	}
+	if !base.IsScratch() {
+		t.SetBase(base.Config) // its layers stay as they are under an epoch
 	}
 	steps := im.runtimeOptions()
 	if len(steps) == 0 {
@@ -156,8 +165,8 @@ func (im *Image) bases(ctx context.Context, t solver.Target) (llb.Base, []llb.Ru
 }
 
 // spec is the image spec for a binary titled title.
-func (im *Image) spec(created time.Time) llb.ImageSpec {
-	spec := llb.ImageSpec{Labels: maps.Clone(im.Labels), Created: &created}
+func (im *Image) spec(created *time.Time) llb.ImageSpec {
+	spec := llb.ImageSpec{Labels: maps.Clone(im.Labels), Created: created}
 	if im.User != nil {
 		spec.User = im.User.ConfigUser()
 	}
@@ -166,8 +175,8 @@ func (im *Image) spec(created time.Time) llb.ImageSpec {
 
 // options are the solver options of a recipe: its context, verification
 // and annotations; the caller's options come after them.
-func (im *Image) options(localName, dir string, defaultExclude []string, title string, created time.Time, verify []string) []solver.BuildOption {
-	ann := llb.OCIAnnotations{Created: &created, Title: title}.Map()
+func (im *Image) options(localName, dir string, defaultExclude []string, title string, created *time.Time, verify []string) []solver.BuildOption {
+	ann := llb.OCIAnnotations{Created: created, Title: title}.Map()
 	maps.Copy(ann, im.Annotations)
 	opts := []solver.BuildOption{
 		solver.WithLocal(localName, dir, solver.LocalExclude(slices.Concat(defaultExclude, im.Exclude)...)),

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	bk "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -232,5 +233,26 @@ func TestCargoRecipeCheck(t *testing.T) {
 	}
 	if got := r.configs["linux/arm64"].Config.Entrypoint; !slices.Equal(got, []string{"/usr/local/bin/x"}) {
 		t.Errorf("entrypoint %q", got)
+	}
+}
+
+// TestCreatedDefault: without Image.Created the config has no creation
+// time (BuildKit sets the newest layer's, stable across rebuilds); with
+// it, the config carries it in UTC.
+func TestCreatedDefault(t *testing.T) {
+	for _, created := range []*time.Time{nil, new(time.Unix(1700000000, 0).In(time.FixedZone("x", 3600)))} {
+		g := &Go{Image: Image{Platforms: targets(), RuntimeImage: "debian:bookworm-slim", Created: created}, Context: helloModule(t)}
+		var r recorder
+		if _, err := g.Build(t.Context(), &r); err != nil {
+			t.Fatal(err)
+		}
+		for id, cfg := range r.configs {
+			switch {
+			case created == nil && cfg.Created != nil:
+				t.Errorf("%s: created %v without Image.Created, want none (BuildKit's)", id, cfg.Created)
+			case created != nil && (cfg.Created == nil || !cfg.Created.Equal(*created) || cfg.Created.Location() != time.UTC):
+				t.Errorf("%s: created %v, want %v in UTC", id, cfg.Created, created)
+			}
+		}
 	}
 }

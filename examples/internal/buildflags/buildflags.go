@@ -296,12 +296,15 @@ func (c *Common) ConnectOptions() []solver.ConnectOption {
 	return []solver.ConnectOption{solver.WithTLS(c.TLSCACert, c.TLSCert, c.TLSKey, c.TLSServerName)}
 }
 
-// Created is the images' creation time: the source date epoch, else now.
-func (c *Common) Created() time.Time {
-	if c.Epoch != nil {
-		return *c.Epoch
+// Created is the images' creation time: the source date epoch, else nil,
+// which leaves it to BuildKit (the time the newest layer was first built:
+// a rebuild of unchanged sources keeps its digests).
+func (c *Common) Created() *time.Time {
+	if c.Epoch == nil {
+		return nil
 	}
-	return time.Now().UTC()
+	t := c.Epoch.UTC()
+	return &t
 }
 
 // Options turns the shared flags into solver options: outputs, progress,

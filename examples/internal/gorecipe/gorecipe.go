@@ -58,13 +58,12 @@ func (f *Flags) Recipe(c *buildflags.Common) (*recipe.Go, error) {
 			return nil, err
 		}
 	}
-	created := c.Created()
 	g := &recipe.Go{
 		Image: recipe.Image{
 			Platforms:    c.Targets,
 			RuntimeImage: f.RuntimeImage,
 			Labels:       c.Labels,
-			Created:      &created,
+			Created:      c.Created(),
 			Exclude:      c.Excludes,
 			NoVerify:     !c.Verify,
 			Static:       c.Static,
