@@ -77,6 +77,10 @@ func ResolveBase(ctx context.Context, r bk.ImageMetaResolver, ref string, p ocis
 		},
 	})
 	if err != nil {
+		// containerd's "no match for platform in manifest" reaches us with
+		// code NotFound, the code a missing image or tag has too: only the
+		// message tells the two apart, and only the first gets the list of
+		// the platforms the image has.
 		if strings.Contains(err.Error(), "no match for platform") {
 			return Base{}, missingPlatform(ctx, r, ref, full, p, err)
 		}

@@ -13,7 +13,9 @@ import (
 // BuildKit reports as a bare HTTP status: 401 and 403 mean the credentials
 // for that registry (from the Docker config file) are wrong, missing or not
 // allowed to push. The credentials themselves are never part of the
-// message.
+// message. The status is matched in the message: BuildKit's exporter
+// returns the registry's answer as text in a gRPC status with code Unknown,
+// with no typed HTTP status behind it.
 func explainPushError(err error, outs []Output) error {
 	msg := err.Error()
 	var status string

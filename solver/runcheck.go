@@ -352,7 +352,11 @@ func loaderDirs(ctx context.Context, img imageFS, tc platforms.Toolchain) ([]str
 }
 
 // isNotExist reports whether err says a file is missing, locally or as
-// BuildKit's gateway reports it.
+// BuildKit's gateway reports it. The gateway keeps nothing typed for that:
+// on buildkitd v0.33.1, ReadFile, StatFile and ReadDir of a missing path
+// return a gRPC status with code Unknown whose chain holds neither
+// fs.ErrNotExist nor syscall.ENOENT, only the message ("open /x: no such
+// file or directory"). So the message is matched.
 func isNotExist(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), "no such file or directory")
 }
