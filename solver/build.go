@@ -46,7 +46,9 @@ type Target struct {
 // that the image shares them with its base, where it would otherwise
 // rewrite every layer's timestamps on every export; and the base's history
 // keeps its times. Optional: without it, the epoch applies to every layer.
-// It does nothing on a Target made outside Build.
+// BuildKit compares the layers' diff IDs, so a wrong base only costs the
+// rewrite it would have saved. It does nothing on a Target made outside
+// Build.
 func (t Target) SetBase(config ocispec.Image) {
 	if t.base != nil {
 		*t.base = config
