@@ -193,14 +193,11 @@ func (p *cargoPlan) target(created *time.Time) solver.TargetFunc {
 		if builderRef == "" {
 			builderRef = llb.DefaultCargoBuilder
 		}
-		builder, err := llb.ResolveBase(ctx, t.Resolver, builderRef, t.BuildPlatform)
-		if err != nil {
-			return bk.State{}, ocispec.Image{}, fmt.Errorf("BuilderImage: %w", err)
-		}
-		base, rtOpts, err := c.bases(ctx, t)
+		r, err := c.resolve(ctx, t, builderRef)
 		if err != nil {
 			return bk.State{}, ocispec.Image{}, err
 		}
+		builder, base, rtOpts := r.builder, r.base, r.steps
 		rtOpts = append(rtOpts, p.rtOpts...)
 		tc, err := platforms.ToolchainFor(t.Platform)
 		if err != nil {

@@ -197,14 +197,11 @@ func (p *goPlan) target(created *time.Time) solver.TargetFunc {
 		if builderRef == "" {
 			builderRef = DefaultGoBuilder
 		}
-		builder, err := llb.ResolveBase(ctx, t.Resolver, builderRef, t.BuildPlatform)
-		if err != nil {
-			return bk.State{}, ocispec.Image{}, fmt.Errorf("BuilderImage: %w", err)
-		}
-		base, rtOpts, err := g.bases(ctx, t)
+		r, err := g.resolve(ctx, t, builderRef)
 		if err != nil {
 			return bk.State{}, ocispec.Image{}, err
 		}
+		builder, base, rtOpts := r.builder, r.base, r.steps
 		tc, err := platforms.ToolchainFor(t.Platform)
 		if err != nil {
 			return bk.State{}, ocispec.Image{}, err

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	bk "github.com/moby/buildkit/client/llb"
@@ -138,30 +139,52 @@ func (im *Image) runtimeOptions() []llb.RuntimeOption {
 	return opts
 }
 
-// bases resolves the runtime image for t's target (and names it as the
-// target's base) and, when the runtime steps run on the build platform,
-// for the build platform too (the tools that edit the target's files). It
-// returns the runtime base and the steps.
-func (im *Image) bases(ctx context.Context, t solver.Target) (llb.Base, []llb.RuntimeOption, error) {
-	base, err := llb.ResolveBase(ctx, t.Resolver, im.RuntimeImage, t.Platform)
-	if err != nil {
-		return llb.Base{}, nil, fmt.Errorf("RuntimeImage: %w", err)
-	}
-	if !base.IsScratch() {
-		t.SetBase(base.Config) // its layers stay as they are under an epoch
-	}
+// resolved are the images one target is built from: the builder (on the
+// build platform), the runtime base (the target's), and the runtime steps
+// (with the build-platform tools that make them natively, if they do).
+type resolved struct {
+	builder, base llb.Base
+	steps         []llb.RuntimeOption
+}
+
+// resolve resolves, at once rather than one after the other (each is a
+// round trip to the daemon, and to the registry behind it), the builder
+// image builderRef for the build platform, the runtime image for t's
+// target, named as the target's base (its layers stay as they are under
+// an epoch), and, when the runtime steps run on the build platform, the
+// runtime image for the build platform too: the tools that edit the
+// target's files. Its error is the first of the three, in that order.
+func (im *Image) resolve(ctx context.Context, t solver.Target, builderRef string) (resolved, error) {
 	steps := im.runtimeOptions()
-	if len(steps) == 0 {
-		return base, nil, nil
+	native := len(steps) > 0 && !im.EmulatedSteps
+	var (
+		r                      resolved
+		tools                  llb.Base
+		errBuild, errRT, errTo error
+		wg                     sync.WaitGroup
+	)
+	wg.Go(func() { r.builder, errBuild = llb.ResolveBase(ctx, t.Resolver, builderRef, t.BuildPlatform) })
+	wg.Go(func() { r.base, errRT = llb.ResolveBase(ctx, t.Resolver, im.RuntimeImage, t.Platform) })
+	if native {
+		wg.Go(func() { tools, errTo = llb.ResolveBase(ctx, t.Resolver, im.RuntimeImage, t.BuildPlatform) })
 	}
-	if im.EmulatedSteps {
-		return base, steps, nil
+	wg.Wait()
+	switch {
+	case errBuild != nil:
+		return resolved{}, fmt.Errorf("BuilderImage: %w", errBuild)
+	case errRT != nil:
+		return resolved{}, fmt.Errorf("RuntimeImage: %w", errRT)
+	case errTo != nil:
+		return resolved{}, fmt.Errorf("RuntimeImage for the build platform (the runtime steps run there; EmulatedSteps runs them on the target): %w", errTo)
 	}
-	tools, err := llb.ResolveBase(ctx, t.Resolver, im.RuntimeImage, t.BuildPlatform)
-	if err != nil {
-		return llb.Base{}, nil, fmt.Errorf("RuntimeImage for the build platform (the runtime steps run there; EmulatedSteps runs them on the target): %w", err)
+	if !r.base.IsScratch() {
+		t.SetBase(r.base.Config)
 	}
-	return base, append([]llb.RuntimeOption{llb.WithBuildTools(tools)}, steps...), nil
+	r.steps = steps
+	if native {
+		r.steps = append([]llb.RuntimeOption{llb.WithBuildTools(tools)}, steps...)
+	}
+	return r, nil
 }
 
 // spec is the image spec for a binary titled title.

@@ -3,10 +3,12 @@ package recipe
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -254,5 +256,58 @@ func TestCreatedDefault(t *testing.T) {
 				t.Errorf("%s: created %v, want %v in UTC", id, cfg.Created, created)
 			}
 		}
+	}
+}
+
+// barrier resolves like anyImage, but only once n resolutions are under
+// way at the same time: resolutions made one after the other time out.
+type barrier struct {
+	n       int
+	mu      sync.Mutex
+	arrived int
+	all     chan struct{}
+}
+
+func (b *barrier) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	b.mu.Lock()
+	if b.arrived++; b.arrived == b.n {
+		close(b.all)
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.all:
+	case <-time.After(5 * time.Second):
+		return "", "", nil, fmt.Errorf("%s: the other resolutions did not start while this one waited", ref)
+	}
+	return anyImage{}.ResolveImageConfig(ctx, ref, opt)
+}
+
+// TestResolveAtOnce: a target's builder, runtime base and build-platform
+// tools are resolved at the same time (each is a round trip to the
+// daemon and the registry), and the runtime base is named as the base.
+func TestResolveAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		im    Image
+		n     int // resolutions
+		steps int // the build tools and the user
+	}{
+		{"no runtime steps", Image{RuntimeImage: "debian:bookworm-slim"}, 2, 0},
+		{"native runtime steps", Image{RuntimeImage: "debian:bookworm-slim", User: &llb.SystemUser{Name: "app"}}, 3, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &barrier{n: tc.n, all: make(chan struct{})}
+			target := solver.Target{Platform: platforms.MustParse("linux/arm64"), BuildPlatform: platforms.MustParse("linux/amd64"), Resolver: b}
+			r, err := tc.im.resolve(t.Context(), target, "golang:1.26-bookworm")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.builder.Platform.Architecture != "amd64" || r.base.Platform.Architecture != "arm64" {
+				t.Errorf("builder for %v, base for %v: want the build platform's and the target's", r.builder.Platform, r.base.Platform)
+			}
+			if len(r.steps) != tc.steps {
+				t.Errorf("%d runtime steps, want %d", len(r.steps), tc.steps)
+			}
+		})
 	}
 }
