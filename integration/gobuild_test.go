@@ -520,19 +520,26 @@ func TestGobuildReproducibleDigests(t *testing.T) {
 	}
 }
 
+// pullIndex is the index image (a 127.0.0.1 reference) serves.
+func pullIndex(t *testing.T, ctx context.Context, image string) v1.ImageIndex {
+	t.Helper()
+	ref, err := name.ParseReference(image, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(ref, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatalf("pulling %s: %v", image, err)
+	}
+	return idx
+}
+
 // sharesBaseLayers checks that every image of idx starts with the layers
 // of base's image for its platform, blob for blob: the base was exported
 // as it is.
 func sharesBaseLayers(t *testing.T, ctx context.Context, idx v1.ImageIndex, base string) {
 	t.Helper()
-	ref, err := name.ParseReference(base, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	baseIdx, err := remote.Index(ref, remote.WithContext(ctx))
-	if err != nil {
-		t.Fatalf("pulling %s: %v", base, err)
-	}
+	baseIdx := pullIndex(t, ctx, base)
 	baseIm, err := baseIdx.IndexManifest()
 	if err != nil {
 		t.Fatal(err)
@@ -600,14 +607,7 @@ func TestGobuildRebuildKeepsDigests(t *testing.T) {
 	if first.ImageDigest != second.ImageDigest {
 		t.Errorf("a rebuild of unchanged sources: index %s, then %s", first.ImageDigest, second.ImageDigest)
 	}
-	ref, err := name.ParseReference(tag, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := remote.Index(ref, remote.WithContext(ctx))
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := pullIndex(t, ctx, tag)
 	im, err := idx.IndexManifest()
 	if err != nil {
 		t.Fatal(err)

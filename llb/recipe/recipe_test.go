@@ -284,7 +284,7 @@ func (b *barrier) ResolveImageConfig(ctx context.Context, ref string, opt source
 
 // TestResolveAtOnce: a target's builder, runtime base and build-platform
 // tools are resolved at the same time (each is a round trip to the
-// daemon and the registry), and the runtime base is named as the base.
+// daemon and the registry), each for its platform.
 func TestResolveAtOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
