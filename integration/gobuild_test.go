@@ -731,3 +731,59 @@ func TestGobuildAttestationsOutOfIndex(t *testing.T) {
 		}
 	}
 }
+
+// The binary's layer is compressed as --compression says: gzip at level 1
+// by default (its gzip header's XFL byte is 4, "fastest"; BuildKit's own
+// default level writes 0), zstd when asked, while the base's layers keep
+// their gzip (no force). A fresh binary each time, so that no layer
+// compressed by an earlier build is reused.
+func TestGobuildCompression(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 20*time.Minute)
+	for _, tc := range []struct {
+		flag, mediaType string
+		xfl             byte // gzip's extra flags byte; 0 for zstd
+	}{
+		{"", "application/vnd.oci.image.layer.v1.tar+gzip", 4},
+		{"type=gzip,level=9", "application/vnd.oci.image.layer.v1.tar+gzip", 2},
+		{"zstd", "application/vnd.oci.image.layer.v1.tar+zstd", 0},
+	} {
+		nonce := fmt.Sprintf("compression %q %d", tc.flag, time.Now().UnixNano())
+		src := copyHello(t, fmt.Sprintf("func init() { if len(%q) == 0 { println() } }\n", nonce))
+		layoutDir := filepath.Join(t.TempDir(), "layout")
+		args := []string{"--context", src, "--platform", "linux/amd64", "--runtime-image", "debian:bookworm-slim",
+			"--output", "type=oci,dest=" + layoutDir + ",tar=false"}
+		if tc.flag != "" {
+			args = append(args, "--compression", tc.flag)
+		}
+		mustGobuild(t, ctx, args...)
+		idx := onlyIndex(t, layoutDir)
+		im, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := idx.Image(im.Manifests[0].Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(m.Layers[0].MediaType); got != "application/vnd.oci.image.layer.v1.tar+gzip" {
+			t.Errorf("--compression %q: the base's layer is %s, want it kept as gzip", tc.flag, got)
+		}
+		last := m.Layers[len(m.Layers)-1]
+		if string(last.MediaType) != tc.mediaType {
+			t.Errorf("--compression %q: the binary's layer is %s, want %s", tc.flag, last.MediaType, tc.mediaType)
+			continue
+		}
+		blob, err := os.ReadFile(filepath.Join(layoutDir, "blobs", last.Digest.Algorithm, last.Digest.Hex))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.xfl != 0 && (len(blob) < 10 || blob[0] != 0x1f || blob[1] != 0x8b || blob[8] != tc.xfl) {
+			t.Errorf("--compression %q: the binary's layer starts % x, want gzip with XFL %d", tc.flag, blob[:min(10, len(blob))], tc.xfl)
+		}
+	}
+}

@@ -286,7 +286,7 @@ func (a *assembly) writeLocal(ctx context.Context, o *buildOptions, ix *assemble
 			if out.Kind != kind {
 				continue
 			}
-			s, err := stage(out, nil, nil, nil, false)
+			s, err := stage(out, exportSettings{}, false)
 			if err != nil {
 				return commits, err
 			}

@@ -243,7 +243,7 @@ func (o *buildOptions) stageOutputs(ts []target) (client.SolveOpt, []*staged, er
 	}
 	var stagedOuts []*staged
 	for _, out := range o.outputs {
-		s, err := stage(out, o.indexAnnotations, o.manifestAnnotations, o.epoch, o.pushByDigest())
+		s, err := stage(out, o.exportSettings(), o.pushByDigest())
 		if err != nil {
 			return solveOpt, stagedOuts, err
 		}
@@ -251,7 +251,7 @@ func (o *buildOptions) stageOutputs(ts []target) (client.SolveOpt, []*staged, er
 		solveOpt.Exports = append(solveOpt.Exports, s.entry)
 	}
 	if sink := o.partSink(); sink != nil {
-		solveOpt.Exports = append(solveOpt.Exports, sinkEntry(sink, o.indexAnnotations, o.manifestAnnotations, o.epoch))
+		solveOpt.Exports = append(solveOpt.Exports, sinkEntry(sink, o.exportSettings()))
 	}
 	nameOCIExports(solveOpt.Exports)
 	return solveOpt, stagedOuts, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 
 	bk "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -208,4 +209,25 @@ func ExampleTarget_SetBase() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
+}
+
+func ExampleParseCompression() {
+	for _, s := range []string{"zstd", "type=gzip,level=9", "type=zstd,level=3,force=true", "level=12", "type=lz4"} {
+		c, err := solver.ParseCompression(s)
+		if err != nil {
+			fmt.Println("error:", err)
+			continue
+		}
+		level := "default"
+		if c.Level != nil {
+			level = strconv.Itoa(*c.Level)
+		}
+		fmt.Println(c.Type, level, c.Force)
+	}
+	// Output:
+	// zstd default false
+	// gzip 9 false
+	// zstd 3 true
+	// error: compression gzip level 12: want 0 to 9
+	// error: compression "lz4": unknown (want gzip, zstd or uncompressed)
 }

@@ -26,20 +26,35 @@ func annotationAttrs(attrs map[string]string, index, manifest map[string]string)
 	}
 }
 
-// exportAttrs are the attributes every image exporter of a build gets.
-func exportAttrs(index, manifest map[string]string, epoch *time.Time) map[string]string {
+// exportSettings are what every image exporter of a build is told: the
+// index's and manifests' annotations, the source date epoch, and the
+// layers' compression.
+type exportSettings struct {
+	index, manifest map[string]string
+	epoch           *time.Time
+	compression     Compression
+}
+
+// exportSettings are o's.
+func (o *buildOptions) exportSettings() exportSettings {
+	return exportSettings{index: o.indexAnnotations, manifest: o.manifestAnnotations, epoch: o.epoch, compression: o.compression}
+}
+
+// attrs are the exporter attributes of s.
+func (s exportSettings) attrs() map[string]string {
 	attrs := map[string]string{}
-	annotationAttrs(attrs, index, manifest)
-	if epoch != nil {
-		attrs[string(exptypes.OptKeySourceDateEpoch)] = strconv.FormatInt(epoch.Unix(), 10)
+	annotationAttrs(attrs, s.index, s.manifest)
+	if s.epoch != nil {
+		attrs[string(exptypes.OptKeySourceDateEpoch)] = strconv.FormatInt(s.epoch.Unix(), 10)
 		attrs[string(exptypes.OptKeyRewriteTimestamp)] = "true"
 	}
+	s.compression.attrs(attrs)
 	return attrs
 }
 
 // sinkEntry streams an OCI layout tar of the build's index to sink.
-func sinkEntry(sink func() (io.WriteCloser, error), index, manifest map[string]string, epoch *time.Time) client.ExportEntry {
-	attrs := exportAttrs(index, manifest, epoch)
+func sinkEntry(sink func() (io.WriteCloser, error), s exportSettings) client.ExportEntry {
+	attrs := s.attrs()
 	attrs["tar"] = "true"
 	return client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs,
 		Output: func(map[string]string) (io.WriteCloser, error) { return sink() }}

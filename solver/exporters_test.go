@@ -14,13 +14,14 @@ func TestStageTarCommitAndAbort(t *testing.T) {
 	epoch := time.Unix(1700000000, 0)
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "app.tar")
-	s, err := stage(OCITar(dest), map[string]string{"org.opencontainers.image.title": "app"}, map[string]string{"k": "v"}, &epoch, false)
+	s, err := stage(OCITar(dest), exportSettings{index: map[string]string{"org.opencontainers.image.title": "app"}, manifest: map[string]string{"k": "v"}, epoch: &epoch}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.entry.Type != client.ExporterOCI || s.entry.Attrs["tar"] != "true" ||
 		s.entry.Attrs["annotation-index.org.opencontainers.image.title"] != "app" || s.entry.Attrs["annotation-manifest.k"] != "v" ||
-		s.entry.Attrs["source-date-epoch"] != "1700000000" || s.entry.Attrs["rewrite-timestamp"] != "true" {
+		s.entry.Attrs["source-date-epoch"] != "1700000000" || s.entry.Attrs["rewrite-timestamp"] != "true" ||
+		s.entry.Attrs["compression"] != "gzip" || s.entry.Attrs["compression-level"] != "1" {
 		t.Errorf("export entry = %+v", s.entry)
 	}
 	w, err := s.entry.Output(nil)
@@ -41,7 +42,7 @@ func TestStageTarCommitAndAbort(t *testing.T) {
 	}
 
 	failed := filepath.Join(dir, "failed.tar")
-	s, err = stage(OCITar(failed), nil, nil, nil, false)
+	s, err = stage(OCITar(failed), exportSettings{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestStageDirReplacesOldLayout(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dest, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := stage(OCIDir(dest), nil, nil, nil, false)
+	s, err := stage(OCIDir(dest), exportSettings{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestStageDirReplacesOldLayout(t *testing.T) {
 }
 
 func TestStageRegistry(t *testing.T) {
-	s, err := stage(Registry("127.0.0.1:5000/app:v1", Insecure()), nil, nil, nil, false)
+	s, err := stage(Registry("127.0.0.1:5000/app:v1", Insecure()), exportSettings{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestOCIDirRefusesForeignDirectory(t *testing.T) {
 	}
 	// Validated once, then filled during the build: commit refuses too.
 	later := filepath.Join(dir, "later")
-	s, err := stage(OCIDir(later), nil, nil, nil, false)
+	s, err := stage(OCIDir(later), exportSettings{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestOCIDirRefusesForeignDirectory(t *testing.T) {
 func TestStageRelativeDestStaysBeside(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	s, err := stage(OCITar("app.tar"), nil, nil, nil, false)
+	s, err := stage(OCITar("app.tar"), exportSettings{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestNameOCIExports(t *testing.T) {
 
 // A fleet part pushes by digest: BuildKit leaves the name untagged.
 func TestStageRegistryByDigest(t *testing.T) {
-	s, err := stage(Registry("127.0.0.1:5000/app", Insecure()), nil, nil, nil, true)
+	s, err := stage(Registry("127.0.0.1:5000/app", Insecure()), exportSettings{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ type buildOptions struct {
 	verify              []string
 	static              bool
 	epoch               *time.Time
+	compression         Compression
 	cacheFrom, cacheTo  []Cache
 	provenance          string
 	// attestationsInIndex is false with WithoutAttestationsInIndex.

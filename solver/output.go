@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -346,9 +345,9 @@ type stdoutTar struct{ io.Writer }
 func (stdoutTar) Close() error { return nil }
 
 // stage prepares the export entry for o, with temporary destinations.
-func stage(o Output, index, manifest map[string]string, epoch *time.Time, byDigest bool) (*staged, error) {
+func stage(o Output, es exportSettings, byDigest bool) (*staged, error) {
 	s := &staged{out: o}
-	attrs := exportAttrs(index, manifest, epoch)
+	attrs := es.attrs()
 	if o.Name != "" {
 		attrs[string(exptypes.OptKeyName)] = o.Name
 	}

@@ -127,8 +127,10 @@ type Common struct {
 	// Static is --static: nil when not given (the recipe's default: true
 	// on scratch).
 	Static *bool
+	// Compression is --compression (zero: gzip at solver.DefaultGzipLevel).
+	Compression solver.Compression
 
-	platformList, emulation, epoch                                       string
+	platformList, emulation, epoch, compression                          string
 	addrs, outputs, labels, annotations, cacheFrom, cacheTo, at, secrets Multi
 }
 
@@ -150,6 +152,7 @@ func Register(fs *flag.FlagSet, defaultPlatforms string) *Common {
 	fs.BoolVar(&c.Verify, "verify", true, "check each image's binary before export: its header against its platform, and that it can start in the image (interpreter, libraries, glibc versions)")
 	fs.Var(optionalBool{&c.Static}, "static", "with --verify, require static binaries (no interpreter, no shared libraries) (default: true when the runtime image is scratch)")
 	fs.StringVar(&c.emulation, "emulation", "allow", "steps that would run under emulation: allow (report), warn or forbid")
+	fs.StringVar(&c.compression, "compression", "", "layer compression: gzip, zstd or uncompressed, or type=T[,level=N][,force=true] (default: gzip at level 1, as go-containerregistry and ko compress)")
 	fs.StringVar(&c.epoch, "source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"), "seconds since 1970 for every timestamp, for reproducible digests (default $SOURCE_DATE_EPOCH)")
 	fs.Var(&c.cacheFrom, "cache-from", "import build cache, repeatable: type=registry,ref=REF or type=local,src=DIR")
 	fs.Var(&c.cacheTo, "cache-to", "export build cache, repeatable: type=registry,ref=REF[,mode=max] or type=local,dest=DIR[,mode=max]")
@@ -208,6 +211,11 @@ func (c *Common) Parse() error {
 	case solver.EmulationAllow, solver.EmulationWarn, solver.EmulationForbid:
 	default:
 		return Usagef("--emulation %q: want allow, warn or forbid", c.emulation)
+	}
+	if c.compression != "" {
+		if c.Compression, err = solver.ParseCompression(c.compression); err != nil {
+			return Usagef("--compression: %w", err)
+		}
 	}
 	if c.epoch != "" {
 		t, err := solver.ParseSourceDateEpoch(c.epoch)
@@ -320,6 +328,7 @@ func (c *Common) Options(stderr io.Writer) []solver.BuildOption {
 		solver.WithEmulation(c.Emulation),
 		solver.WithCacheFrom(c.CacheFrom...),
 		solver.WithCacheTo(c.CacheTo...),
+		solver.WithCompression(c.Compression),
 	}
 	if c.NoCache {
 		opts = append(opts, solver.WithNoCache())

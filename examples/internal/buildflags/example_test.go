@@ -33,5 +33,5 @@ func Example() {
 	// Output:
 	// linux/arm64
 	// linux/arm/v7
-	// type=image,name=127.0.0.1:5000/app:v1,push=true map[org.opencontainers.image.version:1.0] 1700000000 min 8
+	// type=image,name=127.0.0.1:5000/app:v1,push=true map[org.opencontainers.image.version:1.0] 1700000000 min 9
 }
