@@ -4,7 +4,6 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // ARM e_flags bits of the EABI version 5 float ABI (ARM ELF specification,
@@ -42,6 +41,12 @@ var armInterpreters = []struct {
 // accepted: Go's linker writes no float flag (e_flags 0x05000002 for
 // GOARM=7) and its static binaries have no interpreter.
 //
+// CheckELF reads the ELF header (the first 4 KiB page) and, only for an
+// ARM binary whose e_flags do not tell, the program headers and PT_INTERP;
+// never the section headers (debug/elf.NewFile reads them all, and the
+// header of every compressed section: 13 reads for a 2 MB Go binary where
+// this makes one).
+//
 // On a platform whose binaries are not ELF (windows, darwin), CheckELF
 // returns an error wrapping [ErrUnsupported].
 func (t Toolchain) CheckELF(r io.ReaderAt) (ELFHeader, error) {
@@ -49,13 +54,13 @@ func (t Toolchain) CheckELF(r io.ReaderAt) (ELFHeader, error) {
 	if t.Binary != BinaryELF {
 		return ELFHeader{}, fmt.Errorf("%s: %w: its binaries are %s, not ELF", id, ErrUnsupported, t.Binary)
 	}
-	f, err := elf.NewFile(r)
+	f, err := readELFHeader(r)
 	if err != nil {
 		return ELFHeader{}, fmt.Errorf("%s: reading ELF binary: %w", id, err)
 	}
-	got := ELFHeader{Machine: f.Machine, Class: f.Class, Data: f.Data}
-	if f.Machine == elf.EM_ARM {
-		if got.Float, err = armFloat(f, r); err != nil {
+	got := ELFHeader{Machine: f.machine, Class: f.class, Data: f.data}
+	if f.machine == elf.EM_ARM {
+		if got.Float, err = f.armFloat(); err != nil {
 			return got, fmt.Errorf("%s: reading ELF binary: %w", id, err)
 		}
 	}
@@ -88,41 +93,27 @@ func (h ELFHeader) String() string {
 }
 
 // armFloat returns the float ABI of an EM_ARM binary, FloatAny if it does
-// not tell.
-func armFloat(f *elf.File, r io.ReaderAt) (ARMFloat, error) {
-	// e_flags follows e_entry, e_phoff and e_shoff, which are 4 bytes
-	// each in ELF32 and 8 in ELF64.
-	off := int64(36)
-	if f.Class == elf.ELFCLASS64 {
-		off = 48
-	}
-	var buf [4]byte
-	if _, err := r.ReadAt(buf[:], off); err != nil {
-		return FloatAny, fmt.Errorf("reading e_flags: %w", err)
-	}
-	flags := f.ByteOrder.Uint32(buf[:])
+// not tell. It reads the program headers only when e_flags does not tell.
+func (f *elfFile) armFloat() (ARMFloat, error) {
 	switch {
-	case flags&efARMABIFloatHard != 0:
+	case f.flags&efARMABIFloatHard != 0:
 		return FloatHard, nil
-	case flags&efARMABIFloatSoft != 0:
+	case f.flags&efARMABIFloatSoft != 0:
 		return FloatSoft, nil
-	}
-
-	for _, prog := range f.Progs {
-		if prog.Type != elf.PT_INTERP {
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(prog.Open(), 4096))
-		if err != nil {
-			return FloatAny, fmt.Errorf("reading PT_INTERP: %w", err)
-		}
-		interp := strings.TrimRight(string(b), "\x00")
-		for _, i := range armInterpreters {
-			if i.path == interp {
-				return i.float, nil
-			}
-		}
+	case f.phnum == 0:
 		return FloatAny, nil
+	}
+	if err := f.readProgs(); err != nil {
+		return FloatAny, err
+	}
+	interp, err := f.interpreter()
+	if err != nil {
+		return FloatAny, err
+	}
+	for _, i := range armInterpreters {
+		if i.path == interp {
+			return i.float, nil
+		}
 	}
 	return FloatAny, nil
 }

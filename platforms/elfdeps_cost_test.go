@@ -1,6 +1,7 @@
 package platforms_test
 
 import (
+	"bytes"
 	"debug/elf"
 	"io"
 	"os"
@@ -121,4 +122,48 @@ func measureCost(t *testing.T, bin string, static bool) {
 		}
 	}
 	t.Logf("debug/elf for comparison: read %d bytes in %d ReadAt calls", d.bytes.Load(), d.calls.Load())
+}
+
+// TestCheckELFCost: CheckELF reads one 4 KiB page of a binary, whatever
+// its size and its sections, where debug/elf's NewFile reads every section
+// header and each compressed section's header (logged for comparison).
+// The solver makes each read a round trip to buildkitd.
+func TestCheckELFCost(t *testing.T) {
+	for _, c := range []struct {
+		name, platform string
+		bin            func(t *testing.T) string
+	}{
+		{"go 100 MiB", "linux/amd64", func(t *testing.T) string { return buildGo(t, bigGo, []string{"CGO_ENABLED=0"}) }},
+		{"go arm/v7", "linux/arm/v7", func(t *testing.T) string { return goBuild(t, "linux", "arm", "7") }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := os.Open(c.bin(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r := &countingReaderAt{r: f}
+			if _, err := toolchain(t, c.platform).CheckELF(r); err != nil {
+				t.Fatal(err)
+			}
+			if calls, read := r.calls.Load(), r.bytes.Load(); calls != 1 || read > 4096 {
+				t.Errorf("CheckELF read %d bytes in %d ReadAt calls, want one call of at most 4096", read, calls)
+			}
+			d := &countingReaderAt{r: f}
+			if _, err := elf.NewFile(d); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("debug/elf.NewFile for comparison: read %d bytes in %d ReadAt calls", d.bytes.Load(), d.calls.Load())
+		})
+	}
+	// An ARM binary whose float ABI only its interpreter tells: the
+	// program headers and PT_INTERP are in the same first page.
+	r := &countingReaderAt{r: bytes.NewReader(armELF(0x05000000, "/lib/ld-linux-armhf.so.3"))}
+	h, err := toolchain(t, "linux/arm/v7").CheckELF(r)
+	if err != nil || h.Float != platforms.FloatHard {
+		t.Fatalf("CheckELF = %v, %v; want hard-float", h, err)
+	}
+	if calls := r.calls.Load(); calls != 1 {
+		t.Errorf("CheckELF of an ARM binary with PT_INTERP made %d ReadAt calls, want 1", calls)
+	}
 }

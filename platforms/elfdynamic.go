@@ -9,8 +9,9 @@ import (
 	"math"
 )
 
-// This file reads what the dynamic loader reads of an ELF file, and
-// nothing else: the ELF header, the program headers, PT_INTERP, PT_DYNAMIC
+// This file reads what the kernel and the dynamic loader read of an ELF
+// file, and nothing else: the ELF header (all that Toolchain.CheckELF
+// needs, bar an ARM binary's PT_INTERP), the program headers, PT_INTERP, PT_DYNAMIC
 // and, through the PT_LOAD segments, the dynamic string table and the
 // version tables the dynamic entries point to. Section headers are not
 // read: the loader does not use them, and a binary whose section headers
@@ -60,16 +61,47 @@ type elfFile struct {
 	pages map[uint64][]byte // by page number; a short page ends the file
 	read  int64             // bytes read from r
 	class elf.Class
+	data  elf.Data
 	order binary.ByteOrder
-	progs []elf.ProgHeader
-	names int // strings returned so far
-	bytes int // their total size
+	// From the ELF header.
+	machine          elf.Machine
+	flags            uint32
+	typ              elf.Type
+	version          uint32
+	phoff            uint64
+	phentsize, phnum uint16
+	progs            []elf.ProgHeader
+	names            int // strings returned so far
+	bytes            int // their total size
 }
 
 // openELF reads the ELF header and program headers of r. It refuses what
 // the kernel and the loader refuse: other ELF versions, object and core
 // files, a program header entry size other than the class's.
 func openELF(r io.ReaderAt) (*elfFile, error) {
+	f, err := readELFHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	if elf.Version(f.version) != elf.EV_CURRENT {
+		return nil, fmt.Errorf("reading ELF header: unknown e_version %d", f.version)
+	}
+	if f.typ != elf.ET_EXEC && f.typ != elf.ET_DYN {
+		return nil, fmt.Errorf("reading ELF header: file type %v, want an executable or a shared library (ET_EXEC or ET_DYN)", f.typ)
+	}
+	if f.phnum == 0 {
+		return nil, errors.New("reading program headers: there are none: not a file the loader can map")
+	}
+	if err := f.readProgs(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// readELFHeader reads the ELF header of r, and nothing else: the
+// identification, then the class's header. It checks only what it needs
+// to decode the rest (the magic, class, data encoding and EI_VERSION).
+func readELFHeader(r io.ReaderAt) (*elfFile, error) {
 	f := &elfFile{r: r, pages: map[uint64][]byte{}}
 	first, err := f.page(0)
 	if err != nil {
@@ -82,63 +114,56 @@ func openELF(r io.ReaderAt) (*elfFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading ELF header: %w", err)
 	}
-	f.class = elf.Class(ident[elf.EI_CLASS])
-	switch elf.Data(ident[elf.EI_DATA]) {
+	f.class, f.data = elf.Class(ident[elf.EI_CLASS]), elf.Data(ident[elf.EI_DATA])
+	switch f.data {
 	case elf.ELFDATA2LSB:
 		f.order = binary.LittleEndian
 	case elf.ELFDATA2MSB:
 		f.order = binary.BigEndian
 	default:
-		return nil, fmt.Errorf("reading ELF header: unknown data encoding %v", elf.Data(ident[elf.EI_DATA]))
+		return nil, fmt.Errorf("reading ELF header: unknown data encoding %v", f.data)
 	}
 	if v := elf.Version(ident[elf.EI_VERSION]); v != elf.EV_CURRENT {
 		return nil, fmt.Errorf("reading ELF header: unknown ELF version %v", v)
 	}
-
-	var (
-		typ, phentsize, phnum, wantPhentsize uint16
-		version                              uint32
-		phoff                                uint64
-	)
+	var typ, machine uint16
 	switch f.class {
 	case elf.ELFCLASS32:
 		var h elf.Header32
 		if err := f.decode(0, &h); err != nil {
 			return nil, fmt.Errorf("reading ELF header: %w", err)
 		}
-		typ, version, phoff, phentsize, phnum = h.Type, h.Version, uint64(h.Phoff), h.Phentsize, h.Phnum
-		wantPhentsize = uint16(binary.Size(elf.Prog32{}))
+		typ, machine, f.version, f.flags, f.phoff, f.phentsize, f.phnum = h.Type, h.Machine, h.Version, h.Flags, uint64(h.Phoff), h.Phentsize, h.Phnum
 	case elf.ELFCLASS64:
 		var h elf.Header64
 		if err := f.decode(0, &h); err != nil {
 			return nil, fmt.Errorf("reading ELF header: %w", err)
 		}
-		typ, version, phoff, phentsize, phnum = h.Type, h.Version, h.Phoff, h.Phentsize, h.Phnum
-		wantPhentsize = uint16(binary.Size(elf.Prog64{}))
+		typ, machine, f.version, f.flags, f.phoff, f.phentsize, f.phnum = h.Type, h.Machine, h.Version, h.Flags, h.Phoff, h.Phentsize, h.Phnum
 	default:
 		return nil, fmt.Errorf("reading ELF header: unknown class %v", f.class)
 	}
-	if elf.Version(version) != elf.EV_CURRENT {
-		return nil, fmt.Errorf("reading ELF header: unknown e_version %d", version)
-	}
-	if t := elf.Type(typ); t != elf.ET_EXEC && t != elf.ET_DYN {
-		return nil, fmt.Errorf("reading ELF header: file type %v, want an executable or a shared library (ET_EXEC or ET_DYN)", t)
-	}
+	f.typ, f.machine = elf.Type(typ), elf.Machine(machine)
+	return f, nil
+}
 
-	if phnum == 0 {
-		return nil, errors.New("reading program headers: there are none: not a file the loader can map")
+// readProgs reads the program headers the ELF header points to.
+func (f *elfFile) readProgs() error {
+	want := uint16(binary.Size(elf.Prog64{}))
+	if f.class == elf.ELFCLASS32 {
+		want = uint16(binary.Size(elf.Prog32{}))
 	}
-	if phentsize != wantPhentsize {
-		return nil, fmt.Errorf("reading program headers: entry size %d, want %d for %v", phentsize, wantPhentsize, f.class)
+	if f.phentsize != want {
+		return fmt.Errorf("reading program headers: entry size %d, want %d for %v", f.phentsize, want, f.class)
 	}
-	if int(phnum)*int(phentsize) > maxProgHeaders {
-		return nil, fmt.Errorf("reading program headers: %d entries: more than %d KiB", phnum, maxProgHeaders>>10)
+	if int(f.phnum)*int(f.phentsize) > maxProgHeaders {
+		return fmt.Errorf("reading program headers: %d entries: more than %d KiB", f.phnum, maxProgHeaders>>10)
 	}
-	f.progs = make([]elf.ProgHeader, phnum)
+	f.progs = make([]elf.ProgHeader, f.phnum)
 	for i := range f.progs {
-		off, ok := addOffset(phoff, uint64(i)*uint64(phentsize))
+		off, ok := addOffset(f.phoff, uint64(i)*uint64(f.phentsize))
 		if !ok {
-			return nil, fmt.Errorf("reading program headers: offset %#x out of range", phoff)
+			return fmt.Errorf("reading program headers: offset %#x out of range", f.phoff)
 		}
 		var err error
 		if f.class == elf.ELFCLASS32 {
@@ -154,10 +179,10 @@ func openELF(r io.ReaderAt) (*elfFile, error) {
 				Off: p.Off, Vaddr: p.Vaddr, Paddr: p.Paddr, Filesz: p.Filesz, Memsz: p.Memsz, Align: p.Align}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading program header %d: %w", i, err)
+			return fmt.Errorf("reading program header %d: %w", i, err)
 		}
 	}
-	return f, nil
+	return nil
 }
 
 // interpreter returns the path in the first PT_INTERP, "" if there is

@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	fstypes "github.com/tonistiigi/fsutil/types"
@@ -39,21 +40,40 @@ type imageFS interface {
 
 // refFS is the imageFS of a solved gateway reference. BuildKit resolves
 // a path's symlinks inside the reference's root (continuity's RootPath).
-type refFS struct{ ref gwclient.Reference }
+// It keeps one reader per file, so that the pages of a library read for
+// its dependencies are not fetched again for its symbol versions.
+type refFS struct {
+	ref gwclient.Reference
 
-func (r refFS) stat(ctx context.Context, p string) (*fstypes.Stat, error) {
+	mu      sync.Mutex
+	readers map[string]io.ReaderAt
+}
+
+func newRefFS(ref gwclient.Reference) *refFS {
+	return &refFS{ref: ref, readers: map[string]io.ReaderAt{}}
+}
+
+func (r *refFS) stat(ctx context.Context, p string) (*fstypes.Stat, error) {
 	return r.ref.StatFile(ctx, gwclient.StatRequest{Path: p})
 }
 
-func (r refFS) readAt(ctx context.Context, p string, size int64) io.ReaderAt {
-	return rangeReader(ctx, r.ref, p, size)
+func (r *refFS) readAt(ctx context.Context, p string, size int64) io.ReaderAt {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := fmt.Sprintf("%s\x00%d", p, size)
+	if rd, ok := r.readers[key]; ok {
+		return rd
+	}
+	rd := rangeReader(ctx, r.ref, p, size)
+	r.readers[key] = rd
+	return rd
 }
 
-func (r refFS) readFile(ctx context.Context, p string) ([]byte, error) {
+func (r *refFS) readFile(ctx context.Context, p string) ([]byte, error) {
 	return r.ref.ReadFile(ctx, gwclient.ReadRequest{Filename: p, Range: &gwclient.FileRange{Length: maxConfigFile}})
 }
 
-func (r refFS) glob(ctx context.Context, dir, pattern string) ([]string, error) {
+func (r *refFS) glob(ctx context.Context, dir, pattern string) ([]string, error) {
 	sts, err := r.ref.ReadDir(ctx, gwclient.ReadDirRequest{Path: dir, IncludePattern: pattern})
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package solver
 import (
 	"context"
 	"fmt"
-	"io"
 	"path"
 
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -48,20 +47,21 @@ func verifyBinaries(ctx context.Context, ref gwclient.Reference, target ocispec.
 		return nil, fmt.Errorf("verifying %s: %w", id, err)
 	}
 	var out []VerifiedBinary
+	img := newRefFS(ref) // shared: binaries need the same libraries
 	for _, p := range paths {
 		p = executablePath(target, p)
 		st, err := ref.StatFile(ctx, gwclient.StatRequest{Path: p})
 		if err != nil {
 			return nil, fmt.Errorf("verifying %s: reading %s from the image: %w", id, p, err)
 		}
-		r := rangeReader(ctx, ref, p, st.Size)
+		r := img.readAt(ctx, p, st.Size)
 		found, err := tc.CheckBinary(r)
 		if err != nil {
 			return nil, fmt.Errorf("verifying %s: %s: %w", id, p, err)
 		}
 		v := VerifiedBinary{Platform: target, Path: p, Found: found}
 		if tc.Binary == platforms.BinaryELF {
-			rc, err := checkRuns(ctx, refFS{ref}, tc, p, r, static)
+			rc, err := checkRuns(ctx, img, tc, p, r, static)
 			if err != nil {
 				// checkRuns's errors start with the platform.
 				return nil, fmt.Errorf("verifying %w", err)
@@ -80,34 +80,4 @@ func executablePath(target ocispec.Platform, p string) string {
 		return p + ".exe"
 	}
 	return p
-}
-
-// readerAtFunc turns a function into an io.ReaderAt.
-type readerAtFunc func(p []byte, off int64) (int, error)
-
-func (f readerAtFunc) ReadAt(p []byte, off int64) (int, error) { return f(p, off) }
-
-// rangeReader reads the file path of a solved result, size bytes long, in
-// ranges, as the header checks ask for them: a binary is never read whole
-// (BuildKit's gateway refuses to read more than 16 MiB at once, and a
-// statically linked Go binary is often larger).
-func rangeReader(ctx context.Context, ref gwclient.Reference, path string, size int64) io.ReaderAt {
-	return readerAtFunc(func(p []byte, off int64) (int, error) {
-		if off < 0 {
-			return 0, fmt.Errorf("reading %s at offset %d: negative offset", path, off)
-		}
-		if off >= size {
-			return 0, io.EOF
-		}
-		n := min(int64(len(p)), size-off)
-		dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: path, Range: &gwclient.FileRange{Offset: int(off), Length: int(n)}})
-		if err != nil {
-			return 0, err
-		}
-		copied := copy(p, dt)
-		if copied < len(p) {
-			return copied, io.EOF
-		}
-		return copied, nil
-	})
 }
