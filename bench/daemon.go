@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -89,6 +90,30 @@ func (d *daemon) prune(ctx context.Context) error {
 	out, err := exec.CommandContext(ctx, d.buildctl, "--addr", d.addr, "prune", "--all").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("buildctl prune --all: %w: %s", err, out)
+	}
+	return nil
+}
+
+// pull makes the daemon pull and unpack build (for the build platform)
+// and runtime (for each target), and nothing else: a Dockerfile that copies
+// a file out of each, so that BuildKit mounts them (a FileOp, no
+// container, no emulation), built with no output. Its own cache records
+// are a few bytes; the unpacked layers are what later builds find.
+func (d *daemon) pull(ctx context.Context, dir, build, runtime string, targets []string) error {
+	ctxDir, err := os.MkdirTemp(dir, "pull-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(ctxDir)
+	df := fmt.Sprintf("FROM --platform=$BUILDPLATFORM %s AS build\nFROM %s AS runtime\nFROM scratch\nCOPY --from=build /etc/os-release /build\nCOPY --from=runtime /etc/os-release /runtime\n", build, runtime)
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, d.buildctl, "--addr", d.addr, "build", "--progress", "plain",
+		"--frontend", "dockerfile.v0", "--local", "context="+ctxDir, "--local", "dockerfile="+ctxDir,
+		"--opt", "platform="+strings.Join(targets, ",")).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pulling %s and %s for %s: buildctl build: %w: %s", build, runtime, strings.Join(targets, ","), err, out)
 	}
 	return nil
 }

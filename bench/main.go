@@ -108,7 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&rustSizes, "rust-cold-sizes", "3", "--cold-sizes for the Rust workload")
 	fs.DurationVar(&c.slowWarm, "slow-warm", 2*time.Minute, "a contender whose first no-op or one-file-change run takes longer runs that scenario once")
 	fs.StringVar(&workloads, "workloads", "rust,rust-service,go", "workloads, comma-separated, run in this order: rust (examples/cargo's hello; small, so a broken setup shows early), rust-service (bench/testdata/rust-service, 60+ crates, C through cc), go (crane)")
-	fs.StringVar(&scenarios, "scenarios", "cold,warm,emulated", "scenarios to run, comma-separated: cold (every --cold-sizes), warm (no-op and one-file change, each right after the contender's cold build of every target, which runs even without cold), emulated (each --emulated target alone)")
+	fs.StringVar(&scenarios, "scenarios", "cold,warm,emulated", "scenarios to run, comma-separated: cold (every --cold-sizes), pulled (cold, but with the workload's base images pulled and unpacked after the prune, as ko finds its Go toolchain installed; Go only, every --cold-sizes), warm (no-op and one-file change, each right after the contender's cold build of every target, which runs even without cold), emulated (each --emulated target alone)")
 	fs.StringVar(&emulated, "emulated", "linux/arm64,linux/arm/v7", "foreign targets to build under QEMU, one at a time (empty: skip)")
 	fs.DurationVar(&c.emulatedTimeout, "emulated-timeout", 20*time.Minute, "bound on each emulated build")
 	fs.BoolVar(&c.overhead, "overhead", true, "measure the library's overhead (go test -bench, 100,000-file context)")
@@ -137,8 +137,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.targets = append(c.targets, platforms.Format(p))
 	}
 	for _, s := range strings.Split(scenarios, ",") {
-		if s != "cold" && s != "warm" && s != "emulated" {
-			return nil, fmt.Errorf("--scenarios %q: unknown scenario %q (want cold, warm, emulated)", scenarios, s)
+		if s != "cold" && s != "pulled" && s != "warm" && s != "emulated" {
+			return nil, fmt.Errorf("--scenarios %q: unknown scenario %q (want cold, pulled, warm, emulated)", scenarios, s)
 		}
 		c.scenarios = append(c.scenarios, s)
 	}

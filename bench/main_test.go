@@ -9,6 +9,9 @@ import (
 
 func TestParseFlagsScenariosAndWorkloads(t *testing.T) {
 	base := []string{"--cache", "/c", "--registry", "127.0.0.1:5000"}
+	if c, err := parseFlags(append(base, "--scenarios", "pulled,warm", "--workloads", "go"), io.Discard); err != nil || !slices.Equal(c.scenarios, []string{"pulled", "warm"}) {
+		t.Errorf("--scenarios pulled,warm: %v, %v", c, err)
+	}
 	c, err := parseFlags(append(base, "--scenarios", "emulated", "--workloads", "rust-service"), io.Discard)
 	if err != nil {
 		t.Fatal(err)

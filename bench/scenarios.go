@@ -25,6 +25,7 @@ import (
 // Scenario names, as the report shows them.
 const (
 	scenarioCold     = "cold"
+	scenarioPulled   = "cold, images pulled"
 	scenarioEmulated = "cold, one foreign target"
 	scenarioNoop     = "no-op rebuild"
 	scenarioOneFile  = "one-file change"
@@ -79,6 +80,11 @@ func (r *runner) workload(ctx context.Context, w *workload) error {
 			}
 		}
 	}
+	if slices.Contains(r.cfg.scenarios, "pulled") {
+		if err := r.pulled(ctx, w, cs); err != nil {
+			return err
+		}
+	}
 	if skipped {
 		r.notes = append(r.notes, fmt.Sprintf("%s: %s is measured cold only with all %d targets (its warm scenarios start from that build); with fewer targets it would repeat the dockerfile contender with empty cache mounts", w.title, dockerfileCache, all))
 	}
@@ -86,6 +92,33 @@ func (r *runner) workload(ctx context.Context, w *workload) error {
 		return nil
 	}
 	return r.emulation(ctx, w)
+}
+
+// pulled measures cold builds whose base images are already in the
+// daemon: pruned, then the workload's build image (for the build platform)
+// and runtime image (for every target) pulled and unpacked, then the
+// build. ko's cold build finds its Go toolchain installed and its base
+// image is never unpacked; this is the BuildKit contenders' equivalent,
+// and what a long-lived builder (a CI runner's buildkitd) starts from.
+// ko's build is the same as in the cold scenario (a fresh GOCACHE).
+func (r *runner) pulled(ctx context.Context, w *workload, cs []contender) error {
+	if w.buildImage == "" || w.lang != "go" {
+		r.notes = append(r.notes, fmt.Sprintf("%s: no %q scenario: it is measured for the Go workload, against ko", w.title, scenarioPulled))
+		return nil
+	}
+	for _, n := range r.cfg.coldSizes {
+		for round := 1; round <= r.cfg.coldRuns; round++ {
+			for _, c := range cs {
+				if c.name == dockerfileCache && n != len(r.cfg.targets) {
+					continue // as in the cold scenario
+				}
+				if _, err := r.measure(ctx, w, c, scenarioPulled, r.cfg.targets[:n], round, true, 0); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // emulation builds each foreign target alone, cold: crossllb, then the
@@ -149,6 +182,11 @@ func (r *runner) measure(ctx context.Context, w *workload, c contender, scenario
 		}
 		if err := r.daemon.prune(ctx); err != nil {
 			return 0, err
+		}
+		if scenario == scenarioPulled {
+			if err := r.daemon.pull(ctx, r.logs, w.buildImage, w.runtimeImage, targets); err != nil {
+				return 0, err
+			}
 		}
 	}
 	inv, err := c.invoke(w, targets, cold)

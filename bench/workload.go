@@ -40,6 +40,11 @@ type workload struct {
 	// emulable says whether the emulated contender can build for a
 	// target, and if not, why.
 	emulable func(target string) (bool, string)
+	// buildImage and runtimeImage are the images every BuildKit
+	// contender starts from (the compile stage's, on the build platform,
+	// and the runtime stage's, per target): what the pulled scenario
+	// pulls before it builds. Empty: the workload has no pulled scenario.
+	buildImage, runtimeImage string
 }
 
 func prepareWorkload(ctx context.Context, c *config, name string, stderr io.Writer) (*workload, error) {
@@ -67,6 +72,9 @@ func prepareCrane(ctx context.Context, c *config, stderr io.Writer) (*workload, 
 		dir:       filepath.Join(c.cache, "bench", "src", "go-containerregistry@"+c.craneVersion),
 		edit:      "cmd/crane/cmd/root.go",
 		mutate:    goChange, // root.go imports os
+		// As bench/Dockerfile.go-cross and examples/gobuild's defaults.
+		buildImage:   "golang:1.26-bookworm",
+		runtimeImage: "debian:bookworm-slim",
 		emulable: func(target string) (bool, string) {
 			if target == "linux/amd64" || target == "linux/arm64" {
 				return true, ""
