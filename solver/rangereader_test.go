@@ -97,3 +97,18 @@ func TestRefFSSharesReaders(t *testing.T) {
 		t.Errorf("%d round trips for the same page of the same file, want 1", ref.reads)
 	}
 }
+
+// A path stat'd twice through one refFS (a library found, then read for
+// its glibc versions) is asked of buildkitd once.
+func TestRefFSKeepsStats(t *testing.T) {
+	ref := &rangeRef{file: make([]byte, 10)}
+	img := newRefFS(ref)
+	for range 2 {
+		if st, err := img.stat(t.Context(), "/lib/libc.so.6"); err != nil || st.Size != 10 {
+			t.Fatalf("stat = %v, %v", st, err)
+		}
+	}
+	if ref.stats != 1 {
+		t.Errorf("%d StatFile round trips for one path, want 1", ref.stats)
+	}
+}

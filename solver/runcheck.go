@@ -47,14 +47,34 @@ type refFS struct {
 
 	mu      sync.Mutex
 	readers map[string]io.ReaderAt
+	stats   map[string]statResult
+}
+
+type statResult struct {
+	st  *fstypes.Stat
+	err error
 }
 
 func newRefFS(ref gwclient.Reference) *refFS {
-	return &refFS{ref: ref, readers: map[string]io.ReaderAt{}}
+	return &refFS{ref: ref, readers: map[string]io.ReaderAt{}, stats: map[string]statResult{}}
 }
 
+// stat asks buildkitd once per path: the run check stats a library when
+// it looks for it and again when it reads its glibc versions.
 func (r *refFS) stat(ctx context.Context, p string) (*fstypes.Stat, error) {
-	return r.ref.StatFile(ctx, gwclient.StatRequest{Path: p})
+	r.mu.Lock()
+	res, ok := r.stats[p]
+	r.mu.Unlock()
+	if ok {
+		return res.st, res.err
+	}
+	st, err := r.ref.StatFile(ctx, gwclient.StatRequest{Path: p})
+	if ctx.Err() == nil {
+		r.mu.Lock()
+		r.stats[p] = statResult{st, err}
+		r.mu.Unlock()
+	}
+	return st, err
 }
 
 func (r *refFS) readAt(ctx context.Context, p string, size int64) io.ReaderAt {

@@ -18,8 +18,8 @@ import (
 // larger than the gateway's 16 MiB limit, as BuildKit does.
 type rangeRef struct {
 	gwclient.Reference
-	file  []byte
-	reads int
+	file         []byte
+	reads, stats int
 }
 
 func (r *rangeRef) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte, error) {
@@ -35,6 +35,7 @@ func (r *rangeRef) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte
 }
 
 func (r *rangeRef) StatFile(context.Context, gwclient.StatRequest) (*fstypes.Stat, error) {
+	r.stats++
 	return &fstypes.Stat{Size: int64(len(r.file))}, nil
 }
 
