@@ -40,14 +40,19 @@ type imageFS interface {
 
 // refFS is the imageFS of a solved gateway reference. BuildKit resolves
 // a path's symlinks inside the reference's root (continuity's RootPath).
-// It keeps one reader per file, so that the pages of a library read for
-// its dependencies are not fetched again for its symbol versions.
+// It keeps one reader and one stat per file, so that a library found and
+// read for its dependencies is not asked for again for its symbol versions.
 type refFS struct {
 	ref gwclient.Reference
 
 	mu      sync.Mutex
-	readers map[string]io.ReaderAt
+	readers map[fileKey]io.ReaderAt
 	stats   map[string]statResult
+}
+
+type fileKey struct {
+	path string
+	size int64
 }
 
 type statResult struct {
@@ -56,7 +61,7 @@ type statResult struct {
 }
 
 func newRefFS(ref gwclient.Reference) *refFS {
-	return &refFS{ref: ref, readers: map[string]io.ReaderAt{}, stats: map[string]statResult{}}
+	return &refFS{ref: ref, readers: map[fileKey]io.ReaderAt{}, stats: map[string]statResult{}}
 }
 
 // stat asks buildkitd once per path: the run check stats a library when
@@ -80,7 +85,7 @@ func (r *refFS) stat(ctx context.Context, p string) (*fstypes.Stat, error) {
 func (r *refFS) readAt(ctx context.Context, p string, size int64) io.ReaderAt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	key := fmt.Sprintf("%s\x00%d", p, size)
+	key := fileKey{p, size}
 	if rd, ok := r.readers[key]; ok {
 		return rd
 	}
