@@ -16,7 +16,7 @@ REGISTRY_DIR=$CACHE/registry
 
 # Base images seeded into the mirror. Bump IMAGES_RECIPE when their recipe
 # changes, so that a cached image built by an older recipe is rebuilt.
-IMAGES_RECIPE=2
+IMAGES_RECIPE=3
 DEBIAN_MIRROR=${CROSSLLB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 GO_IMAGE_VERSION=1.26.8
 
@@ -263,13 +263,21 @@ image_in_registry() {
 }
 
 # build_rootfs SUITE DEBIAN_ARCH: a minbase Debian root filesystem
-# tarball, cached.
+# tarball like the official slim images' (hack/debian-slim), cached. The
+# maybe-merged-usr hook lays out the merged /usr with symbolic links up
+# front, as debootstrap does for the official images; without it apt
+# installs the usrmerge package to convert it, and with it all of perl
+# (50 MB).
 build_rootfs() {
 	local suite=$1 arch=$2 out=$CACHE/rootfs/$1-$2-r$IMAGES_RECIPE.tar log=$CACHE/rootfs/$1-$2.log
 	[[ -s $out ]] && return 0
 	mkdir -p "$CACHE/rootfs"
 	log "mmdebstrap $suite for $arch (foreign ones run under QEMU: minutes)"
 	retry 3 mmdebstrap --quiet --format=tar --variant=minbase --architectures="$arch" \
+		--hook-dir=/usr/share/mmdebstrap/hooks/maybe-merged-usr \
+		--skip=chroot/policy-rc.d \
+		--extract-hook="\"$repo/hack/debian-slim\" extract \"\$1\"" \
+		--customize-hook="\"$repo/hack/debian-slim\" customize \"\$1\"" \
 		"$suite" "$out.tmp" "$DEBIAN_MIRROR" >"$log" 2>&1 || {
 		rm -f "$out.tmp"
 		log "mmdebstrap $suite for $arch failed: $(last_error "$log") (log: $log)"
