@@ -32,7 +32,7 @@ func TestSeededDebianIsLikeTheOfficialSlim(t *testing.T) {
 		if desc.Platform == nil || desc.Platform.OS == "unknown" {
 			continue
 		}
-		plat := desc.Platform.OS + "/" + desc.Platform.Architecture
+		plat := desc.Platform.String()
 		img, err := idx.Image(desc.Digest)
 		if err != nil {
 			t.Fatal(err)
